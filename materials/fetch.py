@@ -1,0 +1,72 @@
+"""The only door through which WeasyPrint may read a file.
+
+WeasyPrint's own `allowed_protocols=['file']` still lets `../../etc/passwd` and
+absolute paths through, and any http URL would reach the network. This fetcher
+serves two things and refuses everything else:
+- `file:` URLs whose real path (after `..` and symlinks are resolved) is inside
+  the layouts folder;
+- `fontpkg:<family>/<file>` URLs naming a font file inside an installed
+  `fontpkg-<family>` pip package.
+"""
+
+from __future__ import annotations
+
+import importlib
+import mimetypes
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+FONT_SCHEME = "fontpkg"
+
+
+class RefusedURL(PermissionError):
+    pass
+
+
+def font_package_folder(family: str) -> Path:
+    """The folder of font files in the pip package `fontpkg-<family>`."""
+    module = importlib.import_module("fontpkg_" + family.replace("-", "_"))
+    return Path(module.ROOT) / "files"
+
+
+class ProjectFetcher(URLFetcher):
+    def __init__(self, layouts_dir: Path):
+        super().__init__(allowed_protocols=["file", FONT_SCHEME])
+        self.layouts_dir = layouts_dir.resolve()
+        self.refused: list[str] = []   # what a layout tried to load and was refused
+        self.loaded: set[Path] = set()  # every file served, for job keys
+
+    def resolve(self, url: str) -> Path:
+        parts = urlsplit(url)
+        if parts.scheme == "file":
+            if parts.netloc not in ("", "localhost"):
+                raise RefusedURL(f"{url}: not a local file")
+            path = Path(url2pathname(unquote(parts.path))).resolve()
+            if not path.is_relative_to(self.layouts_dir):
+                raise RefusedURL(f"{url}: outside the layouts folder")
+            return path
+        if parts.scheme == FONT_SCHEME:
+            family, _, name = unquote(parts.path).partition("/")
+            try:
+                folder = font_package_folder(family).resolve()
+            except ImportError:
+                raise RefusedURL(f"{url}: the font package fontpkg-{family} is not installed") from None
+            path = (folder / name).resolve()
+            if not name or not path.is_relative_to(folder):
+                raise RefusedURL(f"{url}: outside the font package")
+            return path
+        raise RefusedURL(f"{url}: only layout files and font packages may be loaded")
+
+    def fetch(self, url, headers=None):
+        try:
+            path = self.resolve(url)
+            body = path.read_bytes()
+        except (RefusedURL, OSError) as error:
+            self.refused.append(str(error))
+            raise
+        self.loaded.add(path)
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(path.as_uri(), body, {"Content-Type": content_type})

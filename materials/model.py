@@ -1,0 +1,426 @@
+"""Stage 2: the typed model of the source, and its validation.
+
+One schema for every file in `source/`. Unknown keys are refused (a misspelt key
+would otherwise be silently ignored and its text would never be printed), and
+every cross-reference by id is checked, so a layout never meets a dangling id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from .errors import SourceError, SourceProblem
+from .load import FieldPath, LoadedFile, format_field, load_yaml
+
+ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=80)]
+# Every printed string: a sign three paragraphs long is a mistake, not content.
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1500)]
+PhoneNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9][0-9 ]{1,15}[0-9]$")]
+Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Item(Strict):
+    id: Id
+    text: Text
+
+
+class Sign(Item):
+    short: Text | None = Field(None, description="Shorter wording for the wallet card.")
+
+    @property
+    def card_text(self) -> str:
+        return self.short or self.text
+
+
+class Way(Item):
+    title: Text
+
+
+class Law(Item):
+    name: Text
+    source: Id
+
+
+class Note(Item):
+    source: Id | None = None
+
+
+class Route(Strict):
+    id: Id
+    name: Text
+    short: Text
+    number: PhoneNumber | None = None
+    web: Text | None = None
+    note: Text | None = None
+
+
+class Reference(Strict):
+    id: Id
+    title: Text
+    where: Text | None = None
+
+
+class Definition(Item):
+    points: list[Item]
+    source: Id
+
+
+class Headings(Strict):
+    spot_the_signs: Text
+    possible_signs: Text
+    venue_signs: Text
+    what_is_offered: Text
+    what_to_do: Text
+    who_to_call: Text
+    danger_now: Text
+    worried: Text
+    local_contact: Text
+    write_in: Text
+    national_lines: Text
+    contents: Text
+    page: Text
+    what_is_cse: Text
+    where_it_happens: Text
+    who_it_affects: Text
+    how_it_happens: Text
+    all_signs: Text
+    venue_section: Text
+    venue_actions: Text
+    venue_notes: Text
+    trafficking: Text
+    how_to_report: Text
+    references: Text
+    reviewed: Text
+    for_staff: Text
+    adapted: Text
+    advice_from: Text
+    quote: Text
+    handout_title: Text
+    handout_subtitle: Text
+    from_organisation: Text
+
+
+class Content(Strict):
+    reviewed: dt.date
+    jurisdiction: Text
+    headings: Headings
+    definition: Definition
+    offers_intro: Text
+    offers: list[Item] = Field(min_length=1)
+    places_intro: Text
+    places: list[Item] = Field(min_length=1)
+    who_it_affects: list[Item] = Field(min_length=1)
+    signs_intro: Text
+    signs: list[Sign] = Field(min_length=1)
+    signs_caveat: Text
+    ways_intro: Text
+    ways: list[Way] = Field(min_length=1)
+    trafficking: list[Item]
+    laws: list[Law] = Field(min_length=1)
+    law_history: Text
+    actions: list[Item] = Field(min_length=1)
+    report_intro: Text
+    mash_explained: Text
+    routes: list[Route] = Field(min_length=1)
+    sources: list[Id] = Field(min_length=1)
+    references: list[Reference] = Field(min_length=1)
+
+
+class LocalContact(Strict):
+    name: Text
+    number: PhoneNumber | None = None
+
+
+class Organisation(Strict):
+    name: Text
+    phone: PhoneNumber
+    offer: Text
+    police_codeword: Text | None = None
+    local_contact: LocalContact
+
+
+class Adapted(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    from_venue: Id = Field(alias="from")
+    note: Text
+
+
+class PosterChoice(Strict):
+    core_signs: list[Id] = Field(min_length=1, max_length=6)
+
+
+class CardChoice(Strict):
+    # Five lines is what an ID-1 card front holds at a legible size.
+    signs: list[Id] = Field(min_length=1, max_length=6)
+    action: Id
+
+
+class Venue(Strict):
+    id: Id
+    name: Text
+    staff: Text
+    headline: Text
+    accent: Colour
+    adapted: Adapted | None = None
+    signs: list[Sign] = Field(min_length=1, max_length=12)
+    actions: list[Item] = Field(min_length=1)
+    notes: list[Note] = []
+    poster: PosterChoice
+    card: CardChoice
+    sources: list[Id] = Field(min_length=1)
+
+    def sign(self, sign_id: str, core: Content) -> Sign:
+        """A sign by id: the venue's own, or a core one."""
+        for sign in self.signs:
+            if sign.id == sign_id:
+                return sign
+        return next(sign for sign in core.signs if sign.id == sign_id)
+
+    def action(self, action_id: str) -> Item:
+        return next(action for action in self.actions if action.id == action_id)
+
+
+class Source:
+    """Everything in `source/`, validated: what every job renders from."""
+
+    def __init__(self, content: Content, organisation: Organisation, venues: list[Venue],
+                 files: dict[str, Path]):
+        self.content = content
+        self.organisation = organisation
+        self.venues = venues
+        self.files = files  # display path -> file, for the job keys of later stages
+
+    def venue(self, venue_id: str) -> Venue:
+        return next(venue for venue in self.venues if venue.id == venue_id)
+
+    def reference(self, reference_id: str) -> Reference:
+        return next(ref for ref in self.content.references if ref.id == reference_id)
+
+
+# --- turning pydantic's errors into plain English --------------------------------
+
+_MESSAGES = {
+    "missing": ("is missing", "Add it"),
+    "extra_forbidden": ("is not a known key", "Check its spelling, or remove it"),
+    "string_type": ("should be text", 'Put the value in quotes, e.g. "999"'),
+    "string_too_short": ("is empty", "Write the text, or remove the entry"),
+    "string_too_long": ("is too long", "Shorten it: printed materials have limited space"),
+    "list_type": ("should be a list", 'Start each entry on its own line with "- "'),
+    "dict_type": ("should be a group of keys", "Indent the keys below it"),
+    "model_type": ("should be a group of keys", "Indent the keys below it"),
+    "model_attributes_type": ("should be a group of keys", "Indent the keys below it"),
+    "too_short": ("has too few entries", "Add at least one"),
+    "too_long": ("has too many entries", "Remove some: they must fit on the printed product"),
+    "date_from_datetime_parsing": ("should be a date", "Write it as YYYY-MM-DD"),
+    "date_parsing": ("should be a date", "Write it as YYYY-MM-DD"),
+    "date_type": ("should be a date", "Write it as YYYY-MM-DD"),
+}
+
+_PATTERN_HINTS = {
+    ID_PATTERN: ("is not a valid id", "Use lowercase letters, digits and single hyphens, e.g. unexplained-money-or-gifts"),
+    PhoneNumber.__metadata__[0].pattern: ("is not a phone number", 'Write digits and spaces only, in quotes, e.g. "0808 800 5000"'),
+    Colour.__metadata__[0].pattern: ("is not a colour", 'Write it as "#" and six hex digits, in quotes, e.g. "#1B3A5C"'),
+}
+
+
+def _problems_from_validation(error: ValidationError, loaded: LoadedFile,
+                              prefix: FieldPath = ()) -> list[SourceProblem]:
+    problems = []
+    for detail in error.errors():
+        path = tuple(part for part in detail["loc"])
+        message, hint = _MESSAGES.get(detail["type"], (detail["msg"][0].lower() + detail["msg"][1:], ""))
+        if detail["type"] == "string_pattern_mismatch":
+            pattern = detail.get("ctx", {}).get("pattern")
+            message, hint = _PATTERN_HINTS.get(pattern, ("has the wrong form", ""))
+        if detail["type"] in ("too_short", "too_long") and "ctx" in detail:
+            limit = detail["ctx"].get("min_length" if detail["type"] == "too_short" else "max_length")
+            hint = f"{hint} (limit: {limit})"
+        if detail["type"] == "extra_forbidden":
+            message = f'"{path[-1]}" {message}'
+        line_col = loaded.locate(prefix + path)
+        problems.append(SourceProblem(loaded.display_path, *(line_col or (None, None)),
+                                      format_field(path), message, hint))
+    return problems
+
+
+def _validate(model: type[BaseModel], loaded: LoadedFile, extra: dict | None = None):
+    data = loaded.data
+    if not isinstance(data, dict):
+        return None, [SourceProblem(loaded.display_path, 1, 1, "", "should be a group of keys, not a single value",
+                                    "Start the file with keys such as name:")]
+    if extra:
+        data = {**extra, **data}
+    try:
+        return model.model_validate(data), []
+    except ValidationError as error:
+        return None, _problems_from_validation(error, loaded)
+
+
+def _display(path: Path) -> str:
+    """The path as the user would type it: relative to the current folder if inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _duplicates(items, loaded: LoadedFile, field: str, what: str) -> list[SourceProblem]:
+    seen: set[str] = set()
+    problems = []
+    for index, item in enumerate(items):
+        if item.id in seen:
+            path = (field, index, "id")
+            problems.append(SourceProblem(loaded.display_path, *(loaded.locate(path) or (None, None)),
+                                          format_field(path), f'the {what} id "{item.id}" is used twice',
+                                          "Give each one its own id"))
+        seen.add(item.id)
+    return problems
+
+
+def _reference_problem(loaded: LoadedFile, path: FieldPath, value: str, what: str, known) -> SourceProblem:
+    choices = ", ".join(sorted(known)[:12])
+    return SourceProblem(loaded.display_path, *(loaded.locate(path) or (None, None)), format_field(path),
+                         f'refers to {what} "{value}", which does not exist', f"Use one of: {choices}")
+
+
+def load_source(source_dir: Path) -> Source:
+    """Load and validate everything in `source_dir`; raise SourceError with every problem."""
+    problems: list[SourceProblem] = []
+    files: dict[str, Path] = {}
+
+    def read(path: Path) -> LoadedFile | None:
+        display = _display(path)
+        files[display] = path
+        loaded, found = load_yaml(path, display)
+        problems.extend(found)
+        return loaded
+
+    def require(path: Path) -> LoadedFile | None:
+        if not path.is_file():
+            problems.append(SourceProblem(_display(path), None, None, "", "is missing",
+                                          f"Every source folder needs {path.name}"))
+            return None
+        return read(path)
+
+    if not source_dir.is_dir():
+        raise SourceError([SourceProblem(_display(source_dir), None, None, "", "is not a folder",
+                                         "Give --source the folder that holds content.yaml")])
+
+    content_file = require(source_dir / "content.yaml")
+    organisation_file = require(source_dir / "organisation.yaml")
+    venue_paths = sorted((source_dir / "venues").glob("*.yaml"))
+    if not venue_paths:
+        problems.append(SourceProblem(_display(source_dir / "venues"), None, None, "", "holds no venue files",
+                                      "Add one YAML file per venue type, e.g. venues/hotels.yaml"))
+
+    content = organisation = None
+    if content_file:
+        content, found = _validate(Content, content_file)
+        problems.extend(found)
+    if organisation_file:
+        organisation, found = _validate(Organisation, organisation_file)
+        problems.extend(found)
+
+    venue_files: list[tuple[LoadedFile, Venue]] = []
+    for path in venue_paths:
+        if path.is_symlink() and not path.resolve().is_relative_to(source_dir.resolve()):
+            problems.append(SourceProblem(_display(path), None, None, "", "links to a file outside the source folder",
+                                          "Copy the file into source/venues/ instead of linking to it"))
+            continue
+        loaded = read(path)
+        if loaded is None:
+            continue
+        if not re.match(ID_PATTERN, path.stem):
+            problems.append(SourceProblem(loaded.display_path, None, None, "", f'"{path.stem}" is not a valid venue id',
+                                          "Name the file with lowercase letters, digits and hyphens, e.g. taxi-ranks.yaml"))
+            continue
+        if isinstance(loaded.data, dict) and "id" in loaded.data:
+            problems.append(SourceProblem(loaded.display_path, *loaded.locate(("id",)), "id",
+                                          '"id" is not a known key', "The venue id is the file name: remove this line"))
+            continue
+        venue, found = _validate(Venue, loaded, extra={"id": path.stem})
+        problems.extend(found)
+        if venue:
+            venue_files.append((loaded, venue))
+
+    if content and content_file:
+        problems.extend(_check_content(content, content_file))
+        for loaded, venue in venue_files:
+            problems.extend(_check_venue(venue, loaded, content, {v.id for _, v in venue_files}))
+
+    if problems:
+        raise SourceError(problems)
+
+    # Venues in the order the client lists its places; any others after, by name.
+    place_order = {place.id: index for index, place in enumerate(content.places)}
+    venues = sorted((venue for _, venue in venue_files),
+                    key=lambda venue: (place_order.get(venue.id, len(place_order)), venue.id))
+    return Source(content, organisation, venues, files)
+
+
+def _check_content(content: Content, loaded: LoadedFile) -> list[SourceProblem]:
+    problems = []
+    for field in ("offers", "places", "who_it_affects", "signs", "ways", "trafficking", "laws",
+                  "actions", "routes", "references"):
+        problems += _duplicates(getattr(content, field), loaded, field, field.rstrip("s").replace("_", " "))
+    references = {ref.id for ref in content.references}
+    if content.definition.source not in references:
+        problems.append(_reference_problem(loaded, ("definition", "source"), content.definition.source,
+                                           "the reference", references))
+    for index, source in enumerate(content.sources):
+        if source not in references:
+            problems.append(_reference_problem(loaded, ("sources", index), source, "the reference", references))
+    for index, law in enumerate(content.laws):
+        if law.source not in references:
+            problems.append(_reference_problem(loaded, ("laws", index, "source"), law.source, "the reference", references))
+    for index, route in enumerate(content.routes):
+        if not route.number and not route.web:
+            path = ("routes", index)
+            problems.append(SourceProblem(loaded.display_path, *(loaded.locate(path) or (None, None)),
+                                          format_field(path), "has neither a number nor a web address",
+                                          "Add number: or web:"))
+    return problems
+
+
+def _check_venue(venue: Venue, loaded: LoadedFile, content: Content, venue_ids: set[str]) -> list[SourceProblem]:
+    problems = _duplicates(venue.signs, loaded, "signs", "sign") + _duplicates(venue.actions, loaded, "actions", "action")
+    core_signs = {sign.id for sign in content.signs}
+    own_signs = {sign.id for sign in venue.signs}
+    references = {ref.id for ref in content.references}
+
+    for index, sign in enumerate(venue.signs):
+        if sign.id in core_signs:
+            path = ("signs", index, "id")
+            problems.append(SourceProblem(loaded.display_path, *(loaded.locate(path) or (None, None)), format_field(path),
+                                          f'"{sign.id}" is already the id of a core sign in content.yaml',
+                                          "Give the venue's own sign another id, or list the core sign under poster/card"))
+    for index, sign_id in enumerate(venue.poster.core_signs):
+        if sign_id not in core_signs:
+            problems.append(_reference_problem(loaded, ("poster", "core_signs", index), sign_id, "the core sign", core_signs))
+    for index, sign_id in enumerate(venue.card.signs):
+        if sign_id not in core_signs | own_signs:
+            problems.append(_reference_problem(loaded, ("card", "signs", index), sign_id, "the sign",
+                                               core_signs | own_signs))
+    if venue.card.action not in {action.id for action in venue.actions}:
+        problems.append(_reference_problem(loaded, ("card", "action"), venue.card.action, "the venue action",
+                                           {action.id for action in venue.actions}))
+    for index, source in enumerate(venue.sources):
+        if source not in references:
+            problems.append(_reference_problem(loaded, ("sources", index), source, "the reference", references))
+    for index, note in enumerate(venue.notes):
+        if note.source and note.source not in references:
+            problems.append(_reference_problem(loaded, ("notes", index, "source"), note.source, "the reference", references))
+    if venue.adapted and venue.adapted.from_venue not in venue_ids - {venue.id}:
+        problems.append(_reference_problem(loaded, ("adapted", "from"), venue.adapted.from_venue, "the venue",
+                                           venue_ids - {venue.id}))
+    return problems

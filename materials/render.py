@@ -1,0 +1,148 @@
+"""Stage 4: a job becomes HTML (Jinja2), then a laid-out document (WeasyPrint).
+
+One `Renderer` serves many jobs: it keeps one Jinja environment, one WeasyPrint
+FontConfiguration, the parsed stylesheets and WeasyPrint's image cache, because
+setting those up costs more than rendering a wallet card.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from .errors import RenderError
+from .fetch import ProjectFetcher
+from .jobs import Job, ProductFormat
+from .model import Source
+
+WEASYPRINT_LOGGER = logging.getLogger("weasyprint")
+FONT_SUFFIXES = {".ttf", ".otf", ".woff", ".woff2"}
+
+
+def long_date(value: dt.date) -> str:
+    """25 November 2026: the form British readers expect, unambiguous in print."""
+    return f"{value.day} {value:%B %Y}"
+
+
+class _Collector(logging.Handler):
+    """Keeps WeasyPrint's warnings: an ignored CSS rule or a font that failed to
+    load must fail the job, not pass silently into print."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@dataclass
+class Rendered:
+    job: Job
+    document: object  # weasyprint.Document
+    html: str
+
+
+class Renderer:
+    def __init__(self, source: Source, layouts_dir: Path):
+        self.source = source
+        self.layouts_dir = layouts_dir.resolve()
+        self.fetcher = ProjectFetcher(self.layouts_dir)
+        self.font_config = FontConfiguration()
+        self.image_cache: dict = {}
+        self._stylesheets: dict[str, tuple[CSS, list[str]]] = {}
+        self.jinja = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self.layouts_dir),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.jinja.filters["long_date"] = long_date
+
+    def template_for(self, job: Job) -> jinja2.Template:
+        """The venue's own layout for this product if it has one, else the product's."""
+        product = job.product
+        venue_layout = f"{Path(product.template).parent}/venues/{job.venue_id}.html"
+        if (self.layouts_dir / venue_layout).is_file():
+            return self.jinja.get_template(venue_layout)
+        return self.jinja.get_template(product.template)
+
+    def stylesheet(self, product: ProductFormat) -> tuple[CSS, list[str]]:
+        """The parsed stylesheet, and the problems found parsing it: parsed once
+        per process, its problems reported for every job that uses it."""
+        if product.stylesheet not in self._stylesheets:
+            path = self.layouts_dir / product.stylesheet
+            self.fetcher.loaded.add(path.resolve())
+            collector = _Collector()
+            WEASYPRINT_LOGGER.addHandler(collector)
+            self.fetcher.refused.clear()
+            try:
+                css = CSS(filename=path, url_fetcher=self.fetcher, font_config=self.font_config)
+            finally:
+                WEASYPRINT_LOGGER.removeHandler(collector)
+            problems = [f"refused to load {url}" for url in self.fetcher.refused] + collector.messages
+            self._stylesheets[product.stylesheet] = (css, problems)
+        return self._stylesheets[product.stylesheet]
+
+    def font_files(self) -> set[Path]:
+        """The font files the layouts have loaded so far."""
+        return {path for path in self.fetcher.loaded if path.suffix.lower() in FONT_SUFFIXES}
+
+    def context(self, job: Job) -> dict:
+        content = self.source.content
+        venue = self.source.venue(job.venue_id)
+        return {
+            "content": content,
+            "headings": content.headings,
+            "organisation": self.source.organisation,
+            "venue": venue,
+            "product": job.product,
+            # Items by id, so layouts can name the one they print.
+            "actions": {item.id: item for item in content.actions},
+            "routes": {route.id: route for route in content.routes},
+            "references": {ref.id: ref for ref in content.references},
+            "cited_references": self.cited_references(venue),
+            "featured_signs": [venue.sign(sign_id, content) for sign_id in venue.poster.core_signs],
+            "card_signs": [venue.sign(sign_id, content) for sign_id in venue.card.signs],
+            "card_action": venue.action(venue.card.action),
+        }
+
+    def cited_references(self, venue) -> list:
+        """The references behind the core content and this venue, in reference order."""
+        content = self.source.content
+        cited = {*content.sources, content.definition.source, *(law.source for law in content.laws),
+                 *venue.sources, *(note.source for note in venue.notes if note.source)}
+        return [ref for ref in content.references if ref.id in cited]
+
+    def render(self, job: Job) -> Rendered:
+        """Lay out one job. Raises RenderError naming what went wrong."""
+        stylesheet, problems = self.stylesheet(job.product)
+        collector = _Collector()
+        WEASYPRINT_LOGGER.addHandler(collector)
+        self.fetcher.refused.clear()
+        try:
+            try:
+                html = self.template_for(job).render(self.context(job))
+            except jinja2.TemplateError as error:
+                where = f"{error.filename}:{error.lineno}: " if getattr(error, "lineno", None) else ""
+                raise RenderError(f"layout error: {where}{error}") from None
+            template_dir = (self.layouts_dir / job.product.template).parent
+            document = HTML(string=html, base_url=template_dir.as_uri() + "/", url_fetcher=self.fetcher).render(
+                font_config=self.font_config,
+                stylesheets=[stylesheet],
+                cache=self.image_cache,
+                pdf_tags=True,
+            )
+        finally:
+            WEASYPRINT_LOGGER.removeHandler(collector)
+        problems = problems + [f"refused to load {url}" for url in self.fetcher.refused] + collector.messages
+        if problems:
+            raise RenderError("; ".join(dict.fromkeys(problems)))
+        return Rendered(job, document, html)

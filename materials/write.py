@@ -1,0 +1,48 @@
+"""Stage 6: put finished files in the output folder, whole or not at all.
+
+Every file is written to a temporary name beside its target, flushed to disk and
+renamed over the target: a reader (or a crash) sees the old file or the new one,
+never half of one. The manifest is rewritten the same way, after the files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_manifest(out_dir: Path) -> dict[str, dict]:
+    """Entries of an earlier build by file path; an unreadable manifest only
+    means the earlier entries are forgotten (their files are listed again when
+    rebuilt)."""
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        return {entry["file"]: entry for entry in data["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def write_manifest(out_dir: Path, entries: dict[str, dict], generator: str) -> None:
+    """Write the manifest, keeping only entries whose file is still on disk."""
+    files = [entries[name] for name in sorted(entries) if (out_dir / name).is_file()]
+    manifest = {"generator": generator, "files": files}
+    atomic_write(out_dir / MANIFEST, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
