@@ -392,8 +392,27 @@ def _check_content(content: Content, loaded: LoadedFile) -> list[SourceProblem]:
     return problems
 
 
+def contrast_ratio(colour_a: str, colour_b: str) -> float:
+    """WCAG 2 contrast ratio of two #RRGGBB colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    lighter, darker = sorted((luminance(colour_a), luminance(colour_b)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+# Layouts print white text on the venue colour; WCAG AAA asks 7:1 for body text.
+MIN_ACCENT_CONTRAST = 7.0
+
+
 def _check_venue(venue: Venue, loaded: LoadedFile, content: Content, venue_ids: set[str]) -> list[SourceProblem]:
     problems = _duplicates(venue.signs, loaded, "signs", "sign") + _duplicates(venue.actions, loaded, "actions", "action")
+    ratio = contrast_ratio(venue.accent, "#FFFFFF")
+    if ratio < MIN_ACCENT_CONTRAST:
+        problems.append(SourceProblem(loaded.display_path, *(loaded.locate(("accent",)) or (None, None)), "accent",
+                                      f"{venue.accent} gives only {ratio:.1f}:1 contrast with white text, "
+                                      f"below {MIN_ACCENT_CONTRAST:g}:1", "Choose a darker colour"))
     core_signs = {sign.id for sign in content.signs}
     own_signs = {sign.id for sign in venue.signs}
     references = {ref.id for ref in content.references}
