@@ -31,6 +31,7 @@ class LoadedFile:
     display_path: str
     data: object
     positions: dict[FieldPath, Location] = field(default_factory=dict)
+    key_positions: dict[FieldPath, Location] = field(default_factory=dict)
 
     def locate(self, path: FieldPath) -> Location | None:
         """The position of `path`, or of its nearest parent that has one."""
@@ -62,6 +63,7 @@ class _Builder:
     def __init__(self, loader: yaml.SafeLoader):
         self.loader = loader
         self.positions: dict[FieldPath, Location] = {}
+        self.key_positions: dict[FieldPath, Location] = {}
         self.count = 0
 
     def build(self, node: yaml.Node, path: FieldPath) -> object:
@@ -85,6 +87,7 @@ class _Builder:
                 if key in result:
                     raise _Problem(key_node, path + (key,), f'the key "{key}" appears twice',
                                    "Delete or rename one of them")
+                self.key_positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 result[key] = self.build(value_node, path + (key,))
             return result
         if isinstance(node, yaml.SequenceNode):
@@ -125,7 +128,8 @@ def load_yaml(file: Path, display_path: str) -> tuple[LoadedFile | None, list[So
         mark = error.problem_mark or error.context_mark
         message = error.problem or error.context or "is not valid YAML"
         hint = "Check the indentation and quoting on this line"
-        if "\t" in message or "tab" in message.lower():
+        # PyYAML spells a tab as the two characters \t in its message.
+        if "\\t" in message or "\t" in message or "tab" in message.lower():
             hint = "Indent with spaces, not tabs"
         if mark is None:
             return problem(None, None, (), f"is not valid YAML: {message}", hint)
@@ -141,4 +145,4 @@ def load_yaml(file: Path, display_path: str) -> tuple[LoadedFile | None, list[So
         return problem(None, None, (), "is nested too deeply", "Flatten the structure")
     finally:
         loader.dispose()
-    return LoadedFile(display_path, data, builder.positions), []
+    return LoadedFile(display_path, data, builder.positions, builder.key_positions), []

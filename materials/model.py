@@ -8,6 +8,7 @@ every cross-reference by id is checked, so a layout never meets a dangling id.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 from typing import Annotated
@@ -247,7 +248,9 @@ def _problems_from_validation(error: ValidationError, loaded: LoadedFile,
             hint = f"{hint} (limit: {limit})"
         if detail["type"] == "extra_forbidden":
             message = f'"{path[-1]}" {message}'
-        line_col = loaded.locate(prefix + path)
+        # An unknown key is pointed at by its name, anything else by its value.
+        line_col = loaded.key_positions.get(prefix + path) if detail["type"] == "extra_forbidden" else None
+        line_col = line_col or loaded.locate(prefix + path)
         problems.append(SourceProblem(loaded.display_path, *(line_col or (None, None)),
                                       format_field(path), message, hint))
     return problems
@@ -268,8 +271,9 @@ def _validate(model: type[BaseModel], loaded: LoadedFile, extra: dict | None = N
 
 def _display(path: Path) -> str:
     """The path as the user would type it: relative to the current folder if inside it."""
+    # abspath, not resolve: a symlink is named by its own path, not its target's.
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(Path(os.path.abspath(path)).relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 
@@ -288,7 +292,8 @@ def _duplicates(items, loaded: LoadedFile, field: str, what: str) -> list[Source
 
 
 def _reference_problem(loaded: LoadedFile, path: FieldPath, value: str, what: str, known) -> SourceProblem:
-    choices = ", ".join(sorted(known)[:12])
+    choices = sorted(known)
+    choices = ", ".join(choices[:40]) + (", ..." if len(choices) > 40 else "")
     return SourceProblem(loaded.display_path, *(loaded.locate(path) or (None, None)), format_field(path),
                          f'refers to {what} "{value}", which does not exist', f"Use one of: {choices}")
 
@@ -356,7 +361,9 @@ def load_source(source_dir: Path) -> Source:
     if content and content_file:
         problems.extend(_check_content(content, content_file))
         for loaded, venue in venue_files:
-            problems.extend(_check_venue(venue, loaded, content, {v.id for _, v in venue_files}))
+            # Every venue file counts, valid or not: a mistake in hotels.yaml must
+            # not also be reported as hostels.yaml adapting a missing venue.
+            problems.extend(_check_venue(venue, loaded, content, {path.stem for path in venue_paths}))
 
     if problems:
         raise SourceError(problems)

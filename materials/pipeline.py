@@ -64,6 +64,9 @@ def make_pdf(renderer: Renderer, job: Job) -> JobResult:
         check_fonts(pdf, renderer.font_files(), report)
     except RenderError as error:
         return JobResult(job, time.perf_counter() - started, error=str(error))
+    except Exception as error:  # noqa: BLE001 - a layout that crashes WeasyPrint fails its own job only
+        return JobResult(job, time.perf_counter() - started,
+                         error=f"WeasyPrint could not lay out this file ({type(error).__name__}: {error})")
     seconds = time.perf_counter() - started
     if report.problems:
         return JobResult(job, seconds, report, error="; ".join(report.problems))

@@ -1,0 +1,255 @@
+"""What happens when a job fails, when layouts misbehave, and when the source
+holds something unexpected: failures stay contained, nothing unsafe is loaded,
+and earlier good files survive."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import SOURCE_DIR, files_under, page_texts, pdf_text, printed, read_manifest, run_cli
+from materials.jobs import PRODUCT_FORMATS
+from materials.model import load_source
+
+CARDS = ("--product", "wallet-card")
+
+
+def write_override(layouts: Path, product: str, venue_id: str, body: str) -> Path:
+    """A venue's own layout for a product: layouts/<product>/venues/<venue>.html."""
+    path = layouts / product / "venues" / f"{venue_id}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def card_front_override(front_html: str) -> str:
+    return ('{% extends "wallet-card/wallet-card.html" %}'
+            f'{{% block front %}}<section class="side front">{front_html}</section>{{% endblock %}}')
+
+
+def append_css(layouts: Path, css: str, stylesheet: str = "wallet-card/wallet-card.css") -> None:
+    path = layouts / stylesheet
+    path.write_text(path.read_text(encoding="utf-8") + "\n" + css + "\n", encoding="utf-8")
+
+
+def build_cards(out: Path, *venues: str, layouts: Path | None = None):
+    args = ["build", "--source", SOURCE_DIR, "--out", out, *CARDS]
+    for venue in venues:
+        args += ["--venue", venue]
+    if layouts is not None:
+        args += ["--layouts", layouts]
+    return run_cli(*args)
+
+
+# --- one failing job --------------------------------------------------------------------
+
+def test_a_failing_job_keeps_its_earlier_file_and_the_others_are_built(tmp_path, layouts_copy, source):
+    # parks is built before hotels and hostels after it (venues follow content.places)
+    venues = ["hotels", "parks", "hostels"]
+    order = [venue.id for venue in source.venues]
+    assert order.index("parks") < order.index("hotels") < order.index("hostels")
+    out = tmp_path / "out"
+    first = build_cards(out, *venues)
+    assert first.exit_code == 0, first.stderr
+    cards = {venue: out / venue / "wallet-card.pdf" for venue in venues}
+    hotels_before = cards["hotels"].read_bytes()
+    inodes = {venue: card.stat().st_ino for venue, card in cards.items()}
+
+    # hotels' card front overflows its fixed-size card onto extra pages
+    write_override(layouts_copy, "wallet-card", "hotels", card_front_override("<p>long text</p>" * 40))
+    result = build_cards(out, *venues, layouts=layouts_copy)
+
+    assert result.exit_code == 1
+    assert re.search(r"hotels/wallet-card\.pdf: has ([3-9]|\d\d+) pages, must have 2", result.stderr), result.stderr
+    problems = [line for line in result.stderr.splitlines() if "FAILED" in line or line.startswith("error:")]
+    assert problems and all("hotels/wallet-card.pdf" in line for line in problems), problems
+    assert "Built 2 files" in result.stderr
+    # the others were written again (atomically: a new file took each one's place) ...
+    for venue in ("parks", "hostels"):
+        assert cards[venue].stat().st_ino != inodes[venue], f"{venue} was not rebuilt"
+        assert len(PdfReader(cards[venue]).pages) == 2
+    # ... and hotels' earlier good card was left alone
+    assert cards["hotels"].read_bytes() == hotels_before
+    assert cards["hotels"].stat().st_ino == inodes["hotels"]
+    expected = {f"{venue}/wallet-card.pdf" for venue in venues}
+    assert {entry["file"] for entry in read_manifest(out)} == expected
+    assert files_under(out) == expected | {"manifest.json"}
+    assert not list(out.rglob("*.part")), "temporary files were left behind"
+
+
+def test_check_reports_a_failing_job_without_writing(source_copy, tmp_path, layouts_copy):
+    # one venue only, so that `check` (which renders everything) stays fast
+    for path in (source_copy / "venues").glob("*.yaml"):
+        if path.stem != "hotels":
+            path.unlink()
+    write_override(layouts_copy, "wallet-card", "hotels", card_front_override("<p>long text</p>" * 40))
+    before = files_under(tmp_path)
+    result = run_cli("check", "--source", "source", "--layouts", layouts_copy)
+    assert result.exit_code == 1
+    assert re.search(r"hotels/wallet-card\.pdf: has \d+ pages, must have 2", result.stderr), result.stderr
+    assert f"1 of {len(PRODUCT_FORMATS)} files would fail" in result.stderr
+    assert files_under(tmp_path) == before, "check wrote files"
+
+
+# --- venue overrides --------------------------------------------------------------------
+
+def test_a_venue_override_layout_is_used_for_that_venue_only(tmp_path, layouts_copy, source):
+    marker = "Override marker for the hotels card"
+    write_override(layouts_copy, "wallet-card", "hotels",
+                   card_front_override(f"<h1>{{{{ venue.name }}}}</h1><p>{marker}</p>"))
+    out = tmp_path / "out"
+    result = build_cards(out, "hotels", "parks", layouts=layouts_copy)
+    assert result.exit_code == 0, result.stderr
+    hotels_front, hotels_back = page_texts(out / "hotels" / "wallet-card.pdf")
+    assert printed(marker, hotels_front)
+    assert printed(source.venue("hotels").name, hotels_front)
+    # the back block was not overridden: still the product's own
+    assert printed(source.organisation.phone, hotels_back)
+    parks_text = pdf_text(out / "parks" / "wallet-card.pdf")
+    assert not printed(marker, parks_text)
+    assert printed(source.venue("parks").name, parks_text)
+
+
+# --- security: layouts may only load files inside layouts/ and the font package ------------
+
+def _css_import(layouts: Path) -> str:
+    """@import climbing out of layouts/ to /etc/passwd, however deep the copy is."""
+    path = layouts / "wallet-card" / "wallet-card.css"
+    climb = "../" * (len(path.parent.parts) - 1)
+    text = path.read_text(encoding="utf-8")
+    # @import must precede the other rules: put it right after the existing import
+    path.write_text(text.replace('@import "../common/tokens.css";',
+                                 f'@import "../common/tokens.css";\n@import "{climb}etc/passwd";', 1),
+                    encoding="utf-8")
+    assert f"{climb}etc/passwd" in path.read_text(encoding="utf-8")
+    return "/etc/passwd"
+
+
+def _css_absolute_url(layouts: Path) -> str:
+    append_css(layouts, '.side { background: url("/etc/hostname"); }')
+    return "/etc/hostname"
+
+
+def _img_in_override(layouts: Path) -> str:
+    write_override(layouts, "wallet-card", "hotels", card_front_override('<img src="file:///etc/hostname" alt="x">'))
+    return "/etc/hostname"
+
+
+def _css_remote_url(layouts: Path) -> str:
+    append_css(layouts, '.side { background: url("http://127.0.0.1:9/tracker.png"); }')
+    return "http://127.0.0.1:9/tracker.png"
+
+
+def _symlink_out_of_layouts(layouts: Path) -> str:
+    (layouts / "wallet-card" / "innocent.css").symlink_to("/etc/hostname")
+    append_css(layouts, '.side { background: url("innocent.css"); }')
+    return "innocent.css"
+
+
+def _font_package_dotdot(layouts: Path) -> str:
+    url = "fontpkg:atkinson-hyperlegible/" + "../" * 12 + "etc/passwd"
+    append_css(layouts, f'@font-face {{ font-family: "Sneaky"; src: url("{url}"); }}\n'
+                        '.caveat { font-family: "Sneaky", "Atkinson Hyperlegible"; }')
+    return "outside the font package"
+
+
+@pytest.mark.parametrize("attack", [_css_import, _css_absolute_url, _img_in_override, _css_remote_url,
+                                    _symlink_out_of_layouts, _font_package_dotdot],
+                         ids=["css-import-dotdot", "css-url-absolute", "img-file-url", "css-url-http", "symlink",
+                              "font-package-dotdot"])
+def test_layouts_cannot_load_files_outside_layouts(tmp_path, layouts_copy, attack):
+    target = attack(layouts_copy)
+    out = tmp_path / "out"
+    result = build_cards(out, "hotels", layouts=layouts_copy)
+    assert result.exit_code == 1
+    assert "refused to load" in result.stderr
+    assert target in result.stderr
+    assert "hotels/wallet-card.pdf" in result.stderr
+    assert not (out / "hotels" / "wallet-card.pdf").exists()
+
+
+def test_a_css_warning_fails_the_job(tmp_path, layouts_copy):
+    append_css(layouts_copy, ".side { colr: red; }")
+    out = tmp_path / "out"
+    result = build_cards(out, "hotels", layouts=layouts_copy)
+    assert result.exit_code == 1
+    assert "hotels/wallet-card.pdf" in result.stderr
+    assert "colr: red" in result.stderr
+    assert not (out / "hotels" / "wallet-card.pdf").exists()
+
+
+@pytest.mark.parametrize("css, complaint", [
+    (".caveat { font-size: 4pt; }", r"has text at 4(\.0)? pt, below the 6\.5 pt minimum"),
+    ("@page { size: 90mm 55mm; }", r"page 1 measures 90\.00 x 55\.00 mm"),
+], ids=["text-too-small", "wrong-page-size"])
+def test_preflight_refuses_a_card_that_breaks_the_product_rules(tmp_path, layouts_copy, css, complaint):
+    append_css(layouts_copy, css)
+    out = tmp_path / "out"
+    result = build_cards(out, "hotels", layouts=layouts_copy)
+    assert result.exit_code == 1
+    assert re.search(r"hotels/wallet-card\.pdf: .*" + complaint, result.stderr), result.stderr
+    assert not (out / "hotels" / "wallet-card.pdf").exists()
+
+
+def test_a_layout_error_fails_the_job_with_a_message(tmp_path, layouts_copy):
+    write_override(layouts_copy, "wallet-card", "hotels", card_front_override("{{ venue.no_such_field }}"))
+    out = tmp_path / "out"
+    result = build_cards(out, "hotels", "parks", "hostels", layouts=layouts_copy)
+    assert result.exit_code == 1
+    assert "layout error" in result.stderr and "no_such_field" in result.stderr
+    assert (out / "parks" / "wallet-card.pdf").is_file()
+    assert (out / "hostels" / "wallet-card.pdf").is_file()
+    assert not (out / "hotels" / "wallet-card.pdf").exists()
+
+
+# --- the source -------------------------------------------------------------------------
+
+def test_an_eleventh_venue_needs_only_a_yaml_file(source_copy, tmp_path):
+    hotels = (source_copy / "venues" / "hotels.yaml").read_text(encoding="utf-8")
+    headline = "Child sexual exploitation can happen in libraries. You can help stop it."
+    libraries = re.sub(r"(?m)^name: .*$", "name: Libraries", hotels, count=1)
+    libraries = re.sub(r"(?m)^headline: .*$", f"headline: {headline}", libraries, count=1)
+    assert libraries.count("Libraries") == 1 and headline in libraries
+    (source_copy / "venues" / "libraries.yaml").write_text(libraries, encoding="utf-8")
+
+    listed = run_cli("list", "--source", "source")
+    assert "libraries" in listed.stdout.split()
+
+    out = tmp_path / "out"
+    result = run_cli("build", "--source", "source", "--out", out, "--venue", "libraries",
+                     "--product", "poster", "--product", "wallet-card")
+    assert result.exit_code == 0, result.stderr
+    assert files_under(out) == {"libraries/poster-a3.pdf", "libraries/poster-a4.pdf",
+                                "libraries/wallet-card.pdf", "manifest.json"}
+    for name in ("poster-a3", "poster-a4"):
+        poster = out / "libraries" / f"{name}.pdf"
+        assert "Libraries" in PdfReader(poster).metadata.title
+        assert printed(headline, pdf_text(poster))
+    front = page_texts(out / "libraries" / "wallet-card.pdf")[0]
+    assert printed("Libraries", front)
+
+
+@pytest.mark.parametrize("literal", ['<b>Bold & "quoted"</b>', "{{ 7 * 7 }} <script>alert(1)</script>"],
+                         ids=["html", "jinja-and-script"])
+def test_html_in_a_text_field_is_printed_as_text(source_copy, tmp_path, literal):
+    venue = load_source(source_copy).venue("hotels")
+    # a sign that is on the poster and, with no short wording, on the card too
+    sign = next(sign for sign in venue.signs if sign.id in venue.card.signs and not sign.short)
+    path = source_copy / "venues" / "hotels.yaml"
+    text = path.read_text(encoding="utf-8")
+    edited = text.replace(f"    text: {sign.text}\n", f"    text: '{literal}'\n", 1)
+    assert edited != text
+    path.write_text(edited, encoding="utf-8")
+    edited_venue = load_source(source_copy).venue("hotels")
+    assert next(s for s in edited_venue.signs if s.id == sign.id).text == literal
+
+    out = tmp_path / "out"
+    result = run_cli("build", "--source", "source", "--out", out, "--venue", "hotels",
+                     "--product", "poster", "--product", "wallet-card")
+    assert result.exit_code == 0, result.stderr
+    assert printed(literal, page_texts(out / "hotels" / "wallet-card.pdf")[0])
+    assert printed(literal, pdf_text(out / "hotels" / "poster-a4.pdf"))
+    assert printed(literal, pdf_text(out / "hotels" / "poster-a3.pdf"))

@@ -1,0 +1,263 @@
+"""Every product for every venue of the shipped source, read back from the real PDFs."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+
+import pytest
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DictionaryObject, NameObject
+
+from conftest import (SOURCE_DIR, files_under, normalise, page_size_mm, page_texts, pdf_text, printed,
+                      read_manifest, run_cli, shipped_source, venue_format_params)
+from materials.jobs import PRODUCT_FORMATS
+from materials.model import load_source
+
+# The products as specified (ISO 216 A3/A4, ISO/IEC 7810 ID-1), independent of
+# materials/jobs.py: (width mm, height mm, fewest pages, most pages).
+SPEC = {
+    "poster-a3": (297, 420, 1, 1),
+    "poster-a4": (210, 297, 1, 1),
+    "wallet-card": (85.60, 53.98, 2, 2),
+    "handout": (210, 297, 3, 40),
+}
+SIZE_TOLERANCE_MM = 0.2
+FONT_FAMILY = "Atkinson-Hyperlegible"
+EMERGENCY = "999"
+CURRENT_LAW = "Modern Slavery Act 2015"
+
+VENUE_FORMATS = venue_format_params()
+VENUE_IDS = [venue.id for venue in shipped_source().venues]
+FORMAT_KIND = {fmt.key: fmt.kind for fmt in PRODUCT_FORMATS}
+
+
+def test_every_product_format_is_specified():
+    """A new or renamed product format must get a size in SPEC above."""
+    assert {fmt.key for fmt in PRODUCT_FORMATS} == set(SPEC)
+
+
+def test_one_file_per_venue_and_format(full_build, source):
+    expected = {f"{venue.id}/{fmt.filename}" for venue in source.venues for fmt in PRODUCT_FORMATS}
+    assert files_under(full_build.out) == expected | {"manifest.json"}
+
+
+def test_build_reports_every_file_on_stderr(full_build, source):
+    assert full_build.result.stdout == ""
+    total = len(source.venues) * len(PRODUCT_FORMATS)
+    assert f"Built {total} files" in full_build.result.stderr
+
+
+# --- geometry ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("venue_id, format_key", VENUE_FORMATS)
+def test_page_size_and_count(full_build, venue_id, format_key):
+    width, height, min_pages, max_pages = SPEC[format_key]
+    reader = PdfReader(full_build.pdf(venue_id, format_key))
+    assert min_pages <= len(reader.pages) <= max_pages
+    for number, page in enumerate(reader.pages, 1):
+        page_w, page_h = page_size_mm(page)
+        assert abs(page_w - width) <= SIZE_TOLERANCE_MM, f"page {number} is {page_w:.2f} mm wide, not {width}"
+        assert abs(page_h - height) <= SIZE_TOLERANCE_MM, f"page {number} is {page_h:.2f} mm high, not {height}"
+
+
+# --- fonts ------------------------------------------------------------------------------
+
+def _fonts(resources, seen_xobjects=None):
+    """Every font dictionary in a resource dictionary, including inside form XObjects."""
+    seen_xobjects = set() if seen_xobjects is None else seen_xobjects
+    if resources is None:
+        return
+    resources = resources.get_object()
+    for font in (resources.get("/Font") or {}).values():
+        yield font.get_object()
+    for xobject in (resources.get("/XObject") or {}).values():
+        key = (xobject.idnum, xobject.generation) if hasattr(xobject, "idnum") else id(xobject)
+        xobject = xobject.get_object()
+        if key in seen_xobjects or xobject.get("/Subtype") != "/Form":
+            continue
+        seen_xobjects.add(key)
+        yield from _fonts(xobject.get("/Resources"), seen_xobjects)
+
+
+def _descriptors(font):
+    if "/FontDescriptor" in font:
+        yield font["/FontDescriptor"].get_object()
+    for descendant in font.get("/DescendantFonts") or []:
+        descendant = descendant.get_object()
+        if "/FontDescriptor" in descendant:
+            yield descendant["/FontDescriptor"].get_object()
+
+
+def font_problems(reader: PdfReader) -> tuple[set[str], list[str]]:
+    """The font names used on every page, and what is wrong with them."""
+    names, problems = set(), []
+    for number, page in enumerate(reader.pages, 1):
+        for font in _fonts(page.get("/Resources")):
+            base = str(font.get("/BaseFont", "")).lstrip("/")
+            name = re.sub(r"^[A-Z]{6}\+", "", base)
+            names.add(name)
+            if not name.startswith(FONT_FAMILY):
+                problems.append(f"page {number}: font {base!r} is not {FONT_FAMILY}")
+            if not any(key in descriptor for descriptor in _descriptors(font)
+                       for key in ("/FontFile", "/FontFile2", "/FontFile3")):
+                problems.append(f"page {number}: font {base!r} is not embedded")
+    return names, problems
+
+
+@pytest.mark.parametrize("venue_id, format_key", VENUE_FORMATS)
+def test_every_font_is_embedded_atkinson_hyperlegible(full_build, venue_id, format_key):
+    names, problems = font_problems(PdfReader(full_build.pdf(venue_id, format_key)))
+    assert names, "no fonts found: the PDF prints no text?"
+    assert problems == []
+
+
+def test_the_font_check_itself_flags_a_system_font_that_is_not_embedded():
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=100, height=100)
+    helvetica = DictionaryObject({NameObject("/Type"): NameObject("/Font"),
+                                  NameObject("/Subtype"): NameObject("/Type1"),
+                                  NameObject("/BaseFont"): NameObject("/Helvetica")})
+    page[NameObject("/Resources")] = DictionaryObject({
+        NameObject("/Font"): DictionaryObject({NameObject("/F1"): helvetica})})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    names, problems = font_problems(PdfReader(buffer))
+    assert names == {"Helvetica"}
+    assert len(problems) == 2 and "not embedded" in problems[1]
+
+
+# --- metadata ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("venue_id, format_key", VENUE_FORMATS)
+def test_metadata(full_build, source, venue_id, format_key):
+    reader = PdfReader(full_build.pdf(venue_id, format_key))
+    venue = source.venue(venue_id)
+    assert venue.name in reader.metadata.title
+    assert reader.metadata.author == source.organisation.name
+    assert reader.trailer["/Root"].get("/Lang") == "en-GB"
+
+
+# --- text -------------------------------------------------------------------------------
+
+def _missing(needles, text) -> list[str]:
+    return [needle for needle in needles if not printed(needle, text)]
+
+
+@pytest.mark.parametrize("venue_id, format_key", VENUE_FORMATS)
+def test_venue_name_is_printed(full_build, source, venue_id, format_key):
+    assert printed(source.venue(venue_id).name, pdf_text(full_build.pdf(venue_id, format_key)))
+
+
+@pytest.mark.parametrize("venue_id, format_key",
+                         [param for param in VENUE_FORMATS if FORMAT_KIND[param.values[1]] == "poster"])
+def test_poster_text(full_build, source, venue_id, format_key):
+    venue = source.venue(venue_id)
+    text = pdf_text(full_build.pdf(venue_id, format_key))
+    featured = [venue.sign(sign_id, source.content).text for sign_id in venue.poster.core_signs]
+    expected = [venue.headline, *(sign.text for sign in venue.signs), *featured, EMERGENCY,
+                source.organisation.phone]
+    assert _missing(expected, text) == []
+
+
+@pytest.mark.parametrize("venue_id", VENUE_IDS)
+def test_wallet_card_text(full_build, source, venue_id):
+    venue = source.venue(venue_id)
+    front, back = page_texts(full_build.pdf(venue_id, "wallet-card"))
+    card_signs = [venue.sign(sign_id, source.content).card_text for sign_id in venue.card.signs]
+    assert _missing([venue.name, *card_signs], front) == []
+    assert _missing([EMERGENCY, source.organisation.phone, venue.action(venue.card.action).text], back) == []
+
+
+def unrepealed_59a(text: str) -> list[str]:
+    """Sentences naming section 59A that do not say, in the same sentence, that it was repealed."""
+    sentences = re.split(r"(?<=[.!?])\s+", normalise(text))
+    return [sentence for sentence in sentences if "59A" in sentence and "repealed" not in sentence]
+
+
+@pytest.mark.parametrize("venue_id", VENUE_IDS)
+def test_handout_text(full_build, source, venue_id):
+    venue = source.venue(venue_id)
+    text = pdf_text(full_build.pdf(venue_id, "handout"))
+    expected = [*(sign.text for sign in source.content.signs), *(sign.text for sign in venue.signs),
+                CURRENT_LAW, source.content.law_history, source.organisation.phone]
+    assert _missing(expected, text) == []
+
+
+@pytest.mark.parametrize("venue_id", VENUE_IDS)
+def test_handout_never_presents_section_59a_as_current(full_build, venue_id):
+    assert unrepealed_59a(pdf_text(full_build.pdf(venue_id, "handout"))) == []
+
+
+@pytest.mark.parametrize("text, flagged", [
+    ("Section 59A of the Act was repealed in 2015.", False),
+    ("Older materials may cite section 59A of the Act. It was\nrepealed in 2015.", True),
+    ("Trafficking is an offence under section 59A of the Act. Call 999.", True),
+    ("Section 59A: up to 14 years. Section 2 was repealed.", True),
+    ("Section 59A carries 14 years.", True),
+], ids=["same-sentence", "repeal-in-next-sentence", "current-law", "unrelated-repeal", "last-sentence"])
+def test_the_59a_rule_itself(text, flagged):
+    assert bool(unrepealed_59a(text)) is flagged
+
+
+@pytest.mark.parametrize("venue_id, format_key", VENUE_FORMATS)
+def test_local_number_or_write_in_space(full_build, source, venue_id, format_key):
+    text = pdf_text(full_build.pdf(venue_id, format_key))
+    number = source.organisation.local_contact.number
+    write_in = source.content.headings.write_in
+    if number:
+        assert printed(number, text) and not printed(write_in, text)
+    else:
+        assert printed(write_in, text)
+
+
+def test_configured_local_number_replaces_write_in(source_copy, tmp_path):
+    number = "01632 960123"  # UK drama range
+    organisation = source_copy / "organisation.yaml"
+    original = organisation.read_text(encoding="utf-8")
+    edited = re.sub(r"(?m)^  number:[ \t]*$", f'  number: "{number}"', original)
+    assert edited != original, "organisation.yaml no longer has an empty local_contact.number line"
+    organisation.write_text(edited, encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_cli("build", "--source", source_copy, "--out", out, "--venue", "hotels")
+    assert result.exit_code == 0, result.stderr
+    write_in = load_source(source_copy).content.headings.write_in
+    pdfs = sorted((out / "hotels").glob("*.pdf"))
+    assert {pdf.stem for pdf in pdfs} == {fmt.key for fmt in PRODUCT_FORMATS}
+    for pdf in pdfs:
+        text = pdf_text(pdf)
+        assert printed(number, text), pdf.name
+        assert not printed(write_in, text), pdf.name
+
+
+# --- manifest ---------------------------------------------------------------------------
+
+def test_manifest_matches_the_files(full_build, source):
+    entries = read_manifest(full_build.out)
+    files = [entry["file"] for entry in entries]
+    assert len(files) == len(set(files)), "a file is listed twice"
+    assert set(files) == {name for name in files_under(full_build.out) if name.endswith(".pdf")}
+    kinds = {fmt.key: fmt for fmt in PRODUCT_FORMATS}
+    for entry in entries:
+        path = full_build.out / entry["file"]
+        data = path.read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest(), entry["file"]
+        reader = PdfReader(path)
+        assert entry["pages"] == len(reader.pages), entry["file"]
+        width, height = page_size_mm(reader.pages[0])
+        assert entry["width_mm"] == pytest.approx(width, abs=0.01), entry["file"]
+        assert entry["height_mm"] == pytest.approx(height, abs=0.01), entry["file"]
+        venue_id, filename = entry["file"].split("/")
+        fmt = kinds[filename.removesuffix(".pdf")]
+        assert entry["venue"] == venue_id and source.venue(venue_id)
+        assert (entry["product"], entry["format"]) == (fmt.kind, fmt.format), entry["file"]
+
+
+def test_a_rebuild_is_byte_identical(full_build, tmp_path):
+    """Same source, same layouts: the same bytes (HarfBuzz subsetting, fixed dates)."""
+    out = tmp_path / "again"
+    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels")
+    assert result.exit_code == 0, result.stderr
+    for fmt in PRODUCT_FORMATS:
+        assert (out / "hotels" / fmt.filename).read_bytes() == full_build.pdf("hotels", fmt.key).read_bytes(), fmt.key
