@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from materials.errors import RenderError, SourceError
-from materials.jobs import PRODUCT_FORMATS, PRODUCT_KINDS
+from materials.jobs import PRODUCT_FORMATS, PRODUCT_KINDS, VARIANTS
 from materials.model import load_source
 from materials.pipeline import JobResult, build as run_build
 
@@ -62,8 +62,11 @@ def cli() -> None:
               help="Build only this venue (repeat for several). See `make-materials list`.")
 @click.option("--product", "kinds", multiple=True, type=click.Choice(PRODUCT_KINDS),
               help="Build only this product (repeat for several).")
+@click.option("--variant", "variants", multiple=True, type=click.Choice(VARIANTS),
+              help="Build only office files (for desktop printers) or press files (for a print shop: "
+                   "bleed, crop marks, PDF/X-4).")
 def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...],
-          kinds: tuple[str, ...]) -> None:
+          kinds: tuple[str, ...], variants: tuple[str, ...]) -> None:
     """Render the PDFs into --out, with a manifest.json listing each file.
 
     Each file is checked (page size, page count, text size, fonts) before it is
@@ -86,7 +89,7 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
                 f"  {result.seconds:.2f} s")
 
     try:
-        outcome = run_build(source_dir, layouts_dir, out_dir, venue_ids, kinds, progress)
+        outcome = run_build(source_dir, layouts_dir, out_dir, venue_ids, kinds, variants, progress)
     except SourceError as error:
         fail_on_source_error(error)
     except RenderError as error:
@@ -144,7 +147,8 @@ def list_(source_dir: Path) -> None:
         click.echo(f"  {venue.id:<18} {venue.name}")
     click.echo("Products (one file each per venue):")
     for fmt in PRODUCT_FORMATS:
-        click.echo(f"  {fmt.kind:<12} {fmt.filename:<16} {fmt.title}, {fmt.width_mm:g} x {fmt.height_mm:g} mm")
+        click.echo(f"  {fmt.kind:<12} {fmt.variant:<7} {fmt.filename:<27} {fmt.title}, "
+                   f"{fmt.width_mm:g} x {fmt.height_mm:g} mm")
 
 
 def main() -> None:

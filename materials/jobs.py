@@ -12,23 +12,41 @@ from dataclasses import dataclass
 from .model import Source
 
 
+VARIANTS = ("office", "press")
+
+# The UK print trade's bleed: colour that reaches the trim runs 3 mm past it.
+PRESS_BLEED_MM = 3.0
+
+
 @dataclass(frozen=True)
 class ProductFormat:
-    key: str            # unique: "poster-a3"
+    key: str            # unique, and the file name: "poster-a3-press"
     kind: str           # product family: "poster", "wallet-card", "handout"
-    format: str         # "a3", "a4", "id-1"
+    format: str         # "a3", "a4", "id-1", "sheet-a4"
     title: str          # shown in metadata and listings
     template: str       # Jinja layout, relative to layouts/
     stylesheet: str     # thin per-format stylesheet, relative to layouts/
-    width_mm: float
+    width_mm: float     # the trimmed size
     height_mm: float
     min_pages: int
     max_pages: int
     min_text_pt: float  # smallest text allowed in the page body
+    variant: str = "office"         # office: desktop printers; press: a print shop
+    bleed_mm: float = 0.0
+    pdf_standard: str | None = None  # e.g. "PDF/X-4"
+    # A layout this one is derived from (the card sheet places the card's own
+    # sides); a venue's override of it is used too.
+    base_template: str | None = None
 
     @property
     def filename(self) -> str:
         return f"{self.key}.pdf"
+
+
+def _press_poster(size: str, width: float, height: float, min_text_pt: float) -> ProductFormat:
+    return ProductFormat(f"poster-{size}-press", "poster", size, f"Poster, {size.upper()}, for a print shop",
+                         "poster/poster.html", f"poster/poster-{size}-press.css", width, height, 1, 1, min_text_pt,
+                         variant="press", bleed_mm=PRESS_BLEED_MM, pdf_standard="PDF/X-4")
 
 
 PRODUCT_FORMATS: tuple[ProductFormat, ...] = (
@@ -36,9 +54,16 @@ PRODUCT_FORMATS: tuple[ProductFormat, ...] = (
                   297, 420, 1, 1, 20),
     ProductFormat("poster-a4", "poster", "a4", "Poster, A4", "poster/poster.html", "poster/poster-a4.css",
                   210, 297, 1, 1, 14),
+    _press_poster("a2", 420, 594, 28),
+    _press_poster("a3", 297, 420, 20),
+    _press_poster("a4", 210, 297, 14),
     # ISO/IEC 7810 ID-1: page 1 the front, page 2 the back.
     ProductFormat("wallet-card", "wallet-card", "id-1", "Wallet card", "wallet-card/wallet-card.html",
                   "wallet-card/wallet-card.css", 85.60, 53.98, 2, 2, 6.5),
+    # Ten cards to cut from A4: page 1 the fronts, page 2 the backs, for long-edge duplex.
+    ProductFormat("wallet-cards-sheet-a4", "wallet-card", "sheet-a4", "Wallet cards, sheet of ten",
+                  "wallet-card/wallet-cards-sheet.html", "wallet-card/wallet-cards-sheet.css",
+                  210, 297, 2, 2, 6.5, base_template="wallet-card/wallet-card.html"),
     ProductFormat("handout", "handout", "a4", "Trainer handout", "handout/handout.html", "handout/handout.css",
                   210, 297, 3, 40, 11),
 )
@@ -66,8 +91,10 @@ class Job:
         return self.output_path
 
 
-def plan_jobs(source: Source, venue_ids: tuple[str, ...] = (), kinds: tuple[str, ...] = ()) -> list[Job]:
-    """Every job for the chosen venues and product kinds (all when none are chosen)."""
+def plan_jobs(source: Source, venue_ids: tuple[str, ...] = (), kinds: tuple[str, ...] = (),
+              variants: tuple[str, ...] = ()) -> list[Job]:
+    """Every job for the chosen venues, product kinds and variants (all when none are chosen)."""
     venues = [venue for venue in source.venues if not venue_ids or venue.id in venue_ids]
-    formats = [fmt for fmt in PRODUCT_FORMATS if not kinds or fmt.kind in kinds]
+    formats = [fmt for fmt in PRODUCT_FORMATS
+               if (not kinds or fmt.kind in kinds) and (not variants or fmt.variant in variants)]
     return [Job(venue.id, fmt.key) for venue in venues for fmt in formats]

@@ -60,7 +60,7 @@ def make_pdf(renderer: Renderer, job: Job) -> JobResult:
     try:
         rendered = renderer.render(job)
         report = check_layout(rendered.document, job.product)
-        pdf = rendered.document.write_pdf(pdf_tags=True)
+        pdf = renderer.write_pdf(rendered)
         check_fonts(pdf, renderer.font_files(), report)
     except RenderError as error:
         return JobResult(job, time.perf_counter() - started, error=str(error))
@@ -81,6 +81,10 @@ def manifest_entry(result: JobResult, source: Source) -> dict:
         "venue_name": source.venue(job.venue_id).name,
         "product": job.product.kind,
         "format": job.product.format,
+        "variant": job.product.variant,
+        "trim_mm": [job.product.width_mm, job.product.height_mm],
+        "bleed_mm": job.product.bleed_mm,
+        "pdf_standard": job.product.pdf_standard or "PDF 1.7",
         "pages": report.pages,
         "width_mm": report.width_mm,
         "height_mm": report.height_mm,
@@ -93,8 +97,8 @@ def manifest_entry(result: JobResult, source: Source) -> dict:
 
 
 def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: tuple[str, ...] = (),
-          kinds: tuple[str, ...] = (), progress: Callable[[int, int, JobResult], None] | None = None,
-          ) -> BuildResult:
+          kinds: tuple[str, ...] = (), variants: tuple[str, ...] = (),
+          progress: Callable[[int, int, JobResult], None] | None = None) -> BuildResult:
     """Make every chosen file. With `out_dir` None, nothing is written (a dry run).
 
     Raises SourceError before anything is written when the source is invalid.
@@ -103,7 +107,7 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
     started = time.perf_counter()
     source = load_source(source_dir)
     require_harfbuzz_subset()
-    jobs = plan_jobs(source, venue_ids, kinds)
+    jobs = plan_jobs(source, venue_ids, kinds, variants)
     renderer = Renderer(source, layouts_dir)
     outcome = BuildResult()
     manifest = read_manifest(out_dir) if out_dir else {}

@@ -20,6 +20,7 @@ from .errors import RenderError
 from .fetch import ProjectFetcher
 from .jobs import Job, ProductFormat
 from .model import Source
+from .press import PRESS_PROFILE, crop_marks, device_cmyk
 
 WEASYPRINT_LOGGER = logging.getLogger("weasyprint")
 FONT_SUFFIXES = {".ttf", ".otf", ".woff", ".woff2"}
@@ -56,7 +57,7 @@ class Renderer:
         self.fetcher = ProjectFetcher(self.layouts_dir)
         self.font_config = FontConfiguration()
         self.image_cache: dict = {}
-        self._stylesheets: dict[str, tuple[CSS, list[str]]] = {}
+        self._stylesheets: dict[str, tuple[CSS, dict, list[str]]] = {}
         self.jinja = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.layouts_dir),
             autoescape=True,
@@ -66,29 +67,37 @@ class Renderer:
         )
         self.jinja.filters["long_date"] = long_date
 
-    def template_for(self, job: Job) -> jinja2.Template:
-        """The venue's own layout for this product if it has one, else the product's."""
-        product = job.product
-        venue_layout = f"{Path(product.template).parent}/venues/{job.venue_id}.html"
-        if (self.layouts_dir / venue_layout).is_file():
-            return self.jinja.get_template(venue_layout)
-        return self.jinja.get_template(product.template)
+    def layout_for(self, template: str, venue_id: str) -> str:
+        """The venue's own version of a product layout if it has one, else the layout."""
+        venue_layout = f"{Path(template).parent}/venues/{venue_id}.html"
+        return venue_layout if (self.layouts_dir / venue_layout).is_file() else template
 
-    def stylesheet(self, product: ProductFormat) -> tuple[CSS, list[str]]:
-        """The parsed stylesheet, and the problems found parsing it: parsed once
-        per process, its problems reported for every job that uses it."""
+    def template_for(self, job: Job) -> jinja2.Template:
+        product = job.product
+        if product.base_template:
+            # A derived layout (the card sheet) is not overridden itself: it
+            # extends the venue's version of the layout it is derived from.
+            return self.jinja.get_template(product.template)
+        return self.jinja.get_template(self.layout_for(product.template, job.venue_id))
+
+    def stylesheet(self, product: ProductFormat) -> tuple[CSS, dict, list[str]]:
+        """The parsed stylesheet, its @color-profile rules (the PDF/X output
+        intent) and the problems found parsing it: parsed once per process, its
+        problems reported for every job that uses it."""
         if product.stylesheet not in self._stylesheets:
             path = self.layouts_dir / product.stylesheet
             self.fetcher.loaded.add(path.resolve())
             collector = _Collector()
             WEASYPRINT_LOGGER.addHandler(collector)
             self.fetcher.refused.clear()
+            color_profiles: dict = {}
             try:
-                css = CSS(filename=path, url_fetcher=self.fetcher, font_config=self.font_config)
+                css = CSS(filename=path, url_fetcher=self.fetcher, font_config=self.font_config,
+                          color_profiles=color_profiles)
             finally:
                 WEASYPRINT_LOGGER.removeHandler(collector)
             problems = [f"refused to load {url}" for url in self.fetcher.refused] + collector.messages
-            self._stylesheets[product.stylesheet] = (css, problems)
+            self._stylesheets[product.stylesheet] = (css, color_profiles, problems)
         return self._stylesheets[product.stylesheet]
 
     def font_files(self) -> set[Path]:
@@ -98,12 +107,17 @@ class Renderer:
     def context(self, job: Job) -> dict:
         content = self.source.content
         venue = self.source.venue(job.venue_id)
+        product = job.product
         return {
             "content": content,
             "headings": content.headings,
             "organisation": self.source.organisation,
             "venue": venue,
-            "product": job.product,
+            "product": product,
+            # Press files are CMYK only: the accent goes through the output intent's profile.
+            "accent": (device_cmyk(venue.accent, self.layouts_dir / PRESS_PROFILE)
+                       if product.variant == "press" else venue.accent),
+            "base_layout": self.layout_for(product.base_template, job.venue_id) if product.base_template else None,
             # Items by id, so layouts can name the one they print.
             "actions": {item.id: item for item in content.actions},
             "routes": {route.id: route for route in content.routes},
@@ -121,9 +135,18 @@ class Renderer:
                  *venue.sources, *(note.source for note in venue.notes if note.source)}
         return [ref for ref in content.references if ref.id in cited]
 
+    def write_pdf(self, rendered: Rendered) -> bytes:
+        """The PDF of a laid-out job, to its product's standard."""
+        product = rendered.job.product
+        options = {"pdf_tags": True}
+        if product.pdf_standard:
+            options["pdf_variant"] = product.pdf_standard.lower()
+        finisher = crop_marks(product.bleed_mm) if product.bleed_mm else None
+        return rendered.document.write_pdf(finisher=finisher, **options)
+
     def render(self, job: Job) -> Rendered:
         """Lay out one job. Raises RenderError naming what went wrong."""
-        stylesheet, problems = self.stylesheet(job.product)
+        stylesheet, color_profiles, problems = self.stylesheet(job.product)
         collector = _Collector()
         WEASYPRINT_LOGGER.addHandler(collector)
         self.fetcher.refused.clear()
@@ -136,6 +159,7 @@ class Renderer:
             template_dir = (self.layouts_dir / job.product.template).parent
             document = HTML(string=html, base_url=template_dir.as_uri() + "/", url_fetcher=self.fetcher).render(
                 font_config=self.font_config,
+                color_profiles=dict(color_profiles),
                 stylesheets=[stylesheet],
                 cache=self.image_cache,
                 pdf_tags=True,

@@ -1,0 +1,78 @@
+"""What a print shop needs beyond the office files: CMYK colour and crop marks.
+
+WeasyPrint does not convert RGB to CMYK, and draws its own crop marks in RGB
+inside the bleed. Press layouts therefore use `device-cmyk()` colours only; the
+venue accent (written in the source as #RRGGBB) is converted here through the
+same ICC profile the PDF/X output intent names, and crop marks are drawn here,
+in CMYK registration colour, in a slug outside the bleed.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pydyf
+from PIL import Image, ImageCms
+
+MM_TO_PT = 72 / 25.4
+
+# Relative to layouts/: the CMYK profile of the press output intent
+# (see layouts/common/press.css, which declares it for WeasyPrint).
+PRESS_PROFILE = "common/FOGRA39-make-materials.icc"
+
+# Crop marks: a gap after the bleed edge, then the mark; the slug holds both.
+MARK_GAP_MM = 2.0
+MARK_LENGTH_MM = 5.0
+MARK_WIDTH_PT = 0.25
+SLUG_MM = MARK_GAP_MM + MARK_LENGTH_MM + 1.0
+
+
+@lru_cache(maxsize=4)
+def _transform(profile: Path) -> ImageCms.ImageCmsTransform:
+    return ImageCms.buildTransform(ImageCms.createProfile("sRGB"), ImageCms.getOpenProfile(str(profile)),
+                                   "RGB", "CMYK", renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+
+
+def device_cmyk(colour: str, profile: Path) -> str:
+    """`#1B3A5C` -> `device-cmyk(0.93 0.6 0.13 0.45)`, through the press profile."""
+    rgb = tuple(int(colour[index:index + 2], 16) for index in (1, 3, 5))
+    pixel = Image.new("RGB", (1, 1), rgb)
+    cyan, magenta, yellow, black = ImageCms.applyTransform(pixel, _transform(profile)).getpixel((0, 0))
+    return "device-cmyk({})".format(" ".join(f"{value / 255:.3f}".rstrip("0").rstrip(".") or "0"
+                                             for value in (cyan, magenta, yellow, black)))
+
+
+def crop_marks(bleed_mm: float):
+    """A WeasyPrint finisher: widen every page's MediaBox by a slug and draw crop
+    marks at the trim corners, outside the bleed, in CMYK registration colour.
+    TrimBox and BleedBox (trim + bleed) stay as WeasyPrint wrote them."""
+    bleed, gap, length = bleed_mm * MM_TO_PT, MARK_GAP_MM * MM_TO_PT, MARK_LENGTH_MM * MM_TO_PT
+    slug = (bleed_mm + SLUG_MM) * MM_TO_PT
+
+    def finish(document, pdf: pydyf.PDF) -> None:
+        for page in [obj for obj in pdf.objects if isinstance(obj, pydyf.Dictionary) and obj.get("Type") == "/Page"]:
+            left, bottom, right, top = (float(value) for value in page["TrimBox"])
+            page["MediaBox"] = pydyf.Array([left - slug, bottom - slug, right + slug, top + slug])
+            marks = pydyf.Stream()
+            # Marks are not content: tagged PDF readers must skip them.
+            marks.stream.append(b"/Artifact BMC")
+            marks.push_state()
+            marks.set_line_width(MARK_WIDTH_PT)
+            marks.stream.append(b"1 1 1 1 K")  # registration: on every separation
+            start = bleed + gap
+            for x, y, out_x, out_y in ((left, bottom, -1, -1), (right, bottom, 1, -1),
+                                       (left, top, -1, 1), (right, top, 1, 1)):
+                marks.move_to(x + out_x * start, y)          # horizontal mark, level with the trim
+                marks.line_to(x + out_x * (start + length), y)
+                marks.move_to(x, y + out_y * start)          # vertical mark
+                marks.line_to(x, y + out_y * (start + length))
+            marks.stroke()
+            marks.pop_state()
+            marks.stream.append(b"EMC")
+            pdf.add_object(marks)
+            # First, so WeasyPrint's content (which leaves its page transform
+            # in place) cannot move the marks.
+            page["Contents"] = pydyf.Array([marks.reference, page["Contents"]])
+
+    return finish
