@@ -6,16 +6,22 @@
   traceback, whatever the exit code.
 - `normalise` / `printed` are the single way the suite compares expected text
   with text extracted from a PDF.
+- `pdf_reader`, `box_mm`, `trim_size_mm` read PDF structure; `render_page`,
+  `colour_mask` and `darkest` look at what a page prints (pypdfium2 + numpy).
+- `font_problems` finds fonts that are not embedded or not the layouts' font.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pypdfium2 as pdfium
 import pytest
 from click.testing import CliRunner, Result
 from pypdf import PdfReader
@@ -29,6 +35,8 @@ SOURCE_DIR = PROJECT_DIR / "source"
 LAYOUTS_DIR = PROJECT_DIR / "layouts"
 
 PT_TO_MM = 25.4 / 72
+MM_TO_PT = 72 / 25.4
+FONT_FAMILY = "Atkinson-Hyperlegible"
 
 
 # --- the shipped source, for parametrisation at collection time ----------------
@@ -59,8 +67,19 @@ def printed(needle: str, haystack: str) -> bool:
 # --- reading PDFs --------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=None)
+def _reader(path: str, mtime_ns: int, size: int) -> PdfReader:
+    return PdfReader(path)
+
+
+def pdf_reader(path: Path) -> PdfReader:
+    """A parsed PDF, shared by every test that reads the same unchanged file."""
+    stat = path.stat()
+    return _reader(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=None)
 def _page_texts(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
-    return tuple(page.extract_text() or "" for page in PdfReader(path).pages)
+    return tuple(page.extract_text() or "" for page in _reader(path, mtime_ns, size).pages)
 
 
 def page_texts(path: Path) -> tuple[str, ...]:
@@ -77,6 +96,97 @@ def pdf_text(path: Path) -> str:
 def page_size_mm(page) -> tuple[float, float]:
     box = page.mediabox
     return float(box.width) * PT_TO_MM, float(box.height) * PT_TO_MM
+
+
+def box_mm(page, name: str = "/MediaBox") -> tuple[float, float, float, float]:
+    """A page box as written in the page dictionary (left, bottom, right, top), in mm."""
+    left, bottom, right, top = (float(value) * PT_TO_MM for value in page[name])
+    return min(left, right), min(bottom, top), max(left, right), max(bottom, top)
+
+
+def trim_size_mm(page) -> tuple[float, float]:
+    """The trimmed size: the TrimBox when the page has one, else the MediaBox."""
+    left, bottom, right, top = box_mm(page, "/TrimBox" if "/TrimBox" in page else "/MediaBox")
+    return right - left, top - bottom
+
+
+def render_page(path: Path, index: int, dpi: float) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """Page `index` rendered in full (the whole MediaBox, whatever the CropBox says)
+    at `dpi`: an RGB array of shape (3, height, width), one contiguous plane per
+    channel, and the MediaBox (left, bottom, right, top) in points. Pixel (row,
+    column) of a PDF point (x, y) is ((top - y) * dpi / 72, (x - left) * dpi / 72)."""
+    document = pdfium.PdfDocument(str(path))
+    try:
+        page = document[index]
+        mediabox = page.get_mediabox()
+        page.set_cropbox(*mediabox)  # pdfium renders the CropBox: make it the MediaBox
+        bitmap = page.render(scale=dpi / 72, rev_byteorder=True)  # RGB, not pdfium's default BGR
+        pixels = np.ascontiguousarray(bitmap.to_numpy()[:, :, :3].transpose(2, 0, 1))
+    finally:
+        document.close()
+    width_pt, height_pt = mediabox[2] - mediabox[0], mediabox[3] - mediabox[1]
+    assert abs(pixels.shape[2] - width_pt * dpi / 72) <= 1 and abs(pixels.shape[1] - height_pt * dpi / 72) <= 1, (
+        "the rendering does not cover the MediaBox")
+    return pixels, mediabox
+
+
+def colour_mask(pixels: np.ndarray, colour: str | tuple[int, int, int], tolerance: int) -> np.ndarray:
+    """Pixels within `tolerance` of `colour` (#RRGGBB or an RGB tuple) on every channel."""
+    if isinstance(colour, str):
+        colour = tuple(int(colour[index:index + 2], 16) for index in (1, 3, 5))
+    mask = np.ones(pixels.shape[1:], dtype=bool)
+    for plane, value in zip(pixels, colour):
+        mask &= (plane >= value - tolerance) & (plane <= value + tolerance)
+    return mask
+
+
+def darkest(pixels: np.ndarray) -> np.ndarray:
+    """Each pixel's darkest channel: 255 only where the pixel is white."""
+    return np.minimum(np.minimum(pixels[0], pixels[1]), pixels[2])
+
+
+# --- fonts -----------------------------------------------------------------------------------
+
+def _fonts(resources, seen_xobjects=None):
+    """Every font dictionary in a resource dictionary, including inside form XObjects."""
+    seen_xobjects = set() if seen_xobjects is None else seen_xobjects
+    if resources is None:
+        return
+    resources = resources.get_object()
+    for font in (resources.get("/Font") or {}).values():
+        yield font.get_object()
+    for xobject in (resources.get("/XObject") or {}).values():
+        key = (xobject.idnum, xobject.generation) if hasattr(xobject, "idnum") else id(xobject)
+        xobject = xobject.get_object()
+        if key in seen_xobjects or xobject.get("/Subtype") != "/Form":
+            continue
+        seen_xobjects.add(key)
+        yield from _fonts(xobject.get("/Resources"), seen_xobjects)
+
+
+def _descriptors(font):
+    if "/FontDescriptor" in font:
+        yield font["/FontDescriptor"].get_object()
+    for descendant in font.get("/DescendantFonts") or []:
+        descendant = descendant.get_object()
+        if "/FontDescriptor" in descendant:
+            yield descendant["/FontDescriptor"].get_object()
+
+
+def font_problems(reader: PdfReader) -> tuple[set[str], list[str]]:
+    """The font names used on every page, and what is wrong with them."""
+    names, problems = set(), []
+    for number, page in enumerate(reader.pages, 1):
+        for font in _fonts(page.get("/Resources")):
+            base = str(font.get("/BaseFont", "")).lstrip("/")
+            name = re.sub(r"^[A-Z]{6}\+", "", base)
+            names.add(name)
+            if not name.startswith(FONT_FAMILY):
+                problems.append(f"page {number}: font {base!r} is not {FONT_FAMILY}")
+            if not any(key in descriptor for descriptor in _descriptors(font)
+                       for key in ("/FontFile", "/FontFile2", "/FontFile3")):
+                problems.append(f"page {number}: font {base!r} is not embedded")
+    return names, problems
 
 
 # --- running the command line ----------------------------------------------------------
@@ -123,6 +233,23 @@ def full_build(tmp_path_factory) -> Build:
     result = run_cli("build", "--source", SOURCE_DIR, "--out", out)
     assert result.exit_code == 0, result.stderr
     return Build(out, result)
+
+
+@pytest.fixture(scope="session")
+def hotels_build(tmp_path_factory):
+    """`build --venue hotels --variant VARIANT` into a fresh folder, once per variant
+    per session: `hotels_build("press")`."""
+    builds: dict[str, Build] = {}
+
+    def build(variant: str) -> Build:
+        if variant not in builds:
+            out = tmp_path_factory.mktemp(f"hotels-{variant}") / "out"
+            result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels", "--variant", variant)
+            assert result.exit_code == 0, result.stderr
+            builds[variant] = Build(out, result)
+        return builds[variant]
+
+    return build
 
 
 @pytest.fixture

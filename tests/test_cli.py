@@ -66,8 +66,9 @@ def test_list_prints_every_venue_to_stdout(source):
 @pytest.mark.parametrize("args, mentioned", [
     (["--product", "nonsense"], "nonsense"),
     (["--venue", "nonsense"], "nonsense"),
+    (["--variant", "nonsense"], "nonsense"),
     (["--no-such-option"], "--no-such-option"),
-], ids=["unknown-product", "unknown-venue", "unknown-option"])
+], ids=["unknown-product", "unknown-venue", "unknown-variant", "unknown-option"])
 def test_usage_errors_exit_2(tmp_path, args, mentioned):
     out = tmp_path / "out"
     result = run_cli("build", "--source", SOURCE_DIR, "--out", out, *args)
@@ -85,15 +86,17 @@ def test_unknown_command_exits_2():
 # --- a small build ------------------------------------------------------------------------
 
 def test_small_build_writes_only_what_was_asked(tmp_path):
+    # the wallet-card product is the card and the sheet of ten to cut out
+    expected = ["hotels/wallet-card.pdf", "hotels/wallet-cards-sheet-a4.pdf"]
     out = tmp_path / "X"
     result = run_cli("build", "--source", SOURCE_DIR, "--out", out, *SMALL_BUILD)
     assert result.exit_code == 0, result.stderr
-    assert files_under(out) == {"hotels/wallet-card.pdf", "manifest.json"}
-    assert [entry["file"] for entry in read_manifest(out)] == ["hotels/wallet-card.pdf"]
+    assert files_under(out) == {*expected, "manifest.json"}
+    assert [entry["file"] for entry in read_manifest(out)] == expected
     # progress and summary go to stderr; stdout stays clean
     assert result.stdout == ""
-    assert "hotels/wallet-card.pdf" in result.stderr
-    assert "Built 1 file" in result.stderr
+    assert all(name in result.stderr for name in expected)
+    assert "Built 2 files" in result.stderr
 
 
 def test_check_no_render_passes_on_the_shipped_source(source):

@@ -15,6 +15,7 @@ from materials.jobs import PRODUCT_FORMATS
 from materials.model import load_source
 
 CARDS = ("--product", "wallet-card")
+CARD_FORMATS = [fmt for fmt in PRODUCT_FORMATS if fmt.kind == "wallet-card"]
 
 
 def write_override(layouts: Path, product: str, venue_id: str, body: str) -> Path:
@@ -54,9 +55,11 @@ def test_a_failing_job_keeps_its_earlier_file_and_the_others_are_built(tmp_path,
     out = tmp_path / "out"
     first = build_cards(out, *venues)
     assert first.exit_code == 0, first.stderr
-    cards = {venue: out / venue / "wallet-card.pdf" for venue in venues}
-    hotels_before = cards["hotels"].read_bytes()
-    inodes = {venue: card.stat().st_ino for venue, card in cards.items()}
+    # the wallet-card product: the card itself and the sheet of ten
+    files = [f"{venue}/{fmt.filename}" for venue in venues for fmt in CARD_FORMATS]
+    assert len(files) == 6
+    before = {name: (out / name).read_bytes() for name in files}
+    inodes = {name: (out / name).stat().st_ino for name in files}
 
     # hotels' card front overflows its fixed-size card onto extra pages
     write_override(layouts_copy, "wallet-card", "hotels", card_front_override("<p>long text</p>" * 40))
@@ -65,19 +68,35 @@ def test_a_failing_job_keeps_its_earlier_file_and_the_others_are_built(tmp_path,
     assert result.exit_code == 1
     assert re.search(r"hotels/wallet-card\.pdf: has ([3-9]|\d\d+) pages, must have 2", result.stderr), result.stderr
     problems = [line for line in result.stderr.splitlines() if "FAILED" in line or line.startswith("error:")]
-    assert problems and all("hotels/wallet-card.pdf" in line for line in problems), problems
-    assert "Built 2 files" in result.stderr
-    # the others were written again (atomically: a new file took each one's place) ...
-    for venue in ("parks", "hostels"):
-        assert cards[venue].stat().st_ino != inodes[venue], f"{venue} was not rebuilt"
-        assert len(PdfReader(cards[venue]).pages) == 2
-    # ... and hotels' earlier good card was left alone
-    assert cards["hotels"].read_bytes() == hotels_before
-    assert cards["hotels"].stat().st_ino == inodes["hotels"]
-    expected = {f"{venue}/wallet-card.pdf" for venue in venues}
-    assert {entry["file"] for entry in read_manifest(out)} == expected
-    assert files_under(out) == expected | {"manifest.json"}
+    failed = {name for name in files if any(f"{name}:" in line for line in problems)}
+    assert "hotels/wallet-card.pdf" in failed
+    # only hotels' files fail (whether its sheet does too: see the next test)
+    assert failed <= {"hotels/wallet-card.pdf", "hotels/wallet-cards-sheet-a4.pdf"}, failed
+    assert problems and all(any(f"{name}:" in line for name in failed) for line in problems), problems
+    assert f"Built {len(files) - len(failed)} files" in result.stderr
+    for name in files:
+        if name in failed:  # the earlier good file was left alone ...
+            assert (out / name).read_bytes() == before[name], name
+            assert (out / name).stat().st_ino == inodes[name], name
+        else:  # ... and the others were written again (atomically: a new file took each one's place)
+            assert (out / name).stat().st_ino != inodes[name], f"{name} was not rebuilt"
+            assert len(PdfReader(out / name).pages) == 2
+    assert {entry["file"] for entry in read_manifest(out)} == set(files)
+    assert files_under(out) == {*files, "manifest.json"}
     assert not list(out.rglob("*.part")), "temporary files were left behind"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: the card sheet clips a card side that does not fit (.slot and .side "
+                                       "are overflow: hidden) and passes preflight, so the sheet prints cut-off "
+                                       "text while the same card on its own fails")
+def test_a_card_that_does_not_fit_fails_on_the_sheet_too(tmp_path, layouts_copy):
+    write_override(layouts_copy, "wallet-card", "hotels", card_front_override("<p>long text</p>" * 40))
+    out = tmp_path / "out"
+    result = build_cards(out, "hotels", layouts=layouts_copy)
+    assert result.exit_code == 1
+    assert "FAILED hotels/wallet-card.pdf" in result.stderr
+    assert "FAILED hotels/wallet-cards-sheet-a4.pdf" in result.stderr, result.stderr
+    assert not (out / "hotels" / "wallet-cards-sheet-a4.pdf").exists()
 
 
 def test_check_reports_a_failing_job_without_writing(source_copy, tmp_path, layouts_copy):
@@ -90,7 +109,11 @@ def test_check_reports_a_failing_job_without_writing(source_copy, tmp_path, layo
     result = run_cli("check", "--source", "source", "--layouts", layouts_copy)
     assert result.exit_code == 1
     assert re.search(r"hotels/wallet-card\.pdf: has \d+ pages, must have 2", result.stderr), result.stderr
-    assert f"1 of {len(PRODUCT_FORMATS)} files would fail" in result.stderr
+    # the card fails, and only hotels' card files can (whether the sheet does: see the test above)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    card_files = tuple(f"error: hotels/{fmt.filename}:" for fmt in CARD_FORMATS)
+    assert errors and all(line.startswith(card_files) for line in errors), errors
+    assert f"{len(errors)} of {len(PRODUCT_FORMATS)} files would fail" in result.stderr
     assert files_under(tmp_path) == before, "check wrote files"
 
 
@@ -222,14 +245,16 @@ def test_an_eleventh_venue_needs_only_a_yaml_file(source_copy, tmp_path):
     result = run_cli("build", "--source", "source", "--out", out, "--venue", "libraries",
                      "--product", "poster", "--product", "wallet-card")
     assert result.exit_code == 0, result.stderr
-    assert files_under(out) == {"libraries/poster-a3.pdf", "libraries/poster-a4.pdf",
-                                "libraries/wallet-card.pdf", "manifest.json"}
-    for name in ("poster-a3", "poster-a4"):
+    posters = ("poster-a3", "poster-a4", "poster-a2-press", "poster-a3-press", "poster-a4-press")
+    assert files_under(out) == {*(f"libraries/{name}.pdf" for name in posters), "libraries/wallet-card.pdf",
+                                "libraries/wallet-cards-sheet-a4.pdf", "manifest.json"}
+    for name in posters:
         poster = out / "libraries" / f"{name}.pdf"
         assert "Libraries" in PdfReader(poster).metadata.title
         assert printed(headline, pdf_text(poster))
-    front = page_texts(out / "libraries" / "wallet-card.pdf")[0]
-    assert printed("Libraries", front)
+    for name in ("wallet-card", "wallet-cards-sheet-a4"):
+        front = page_texts(out / "libraries" / f"{name}.pdf")[0]
+        assert printed("Libraries", front), name
 
 
 @pytest.mark.parametrize("literal", ['<b>Bold & "quoted"</b>', "{{ 7 * 7 }} <script>alert(1)</script>"],
@@ -246,10 +271,12 @@ def test_html_in_a_text_field_is_printed_as_text(source_copy, tmp_path, literal)
     edited_venue = load_source(source_copy).venue("hotels")
     assert next(s for s in edited_venue.signs if s.id == sign.id).text == literal
 
+    # office files only: press posters are the same layout (and slow to make)
     out = tmp_path / "out"
     result = run_cli("build", "--source", "source", "--out", out, "--venue", "hotels",
-                     "--product", "poster", "--product", "wallet-card")
+                     "--product", "poster", "--product", "wallet-card", "--variant", "office")
     assert result.exit_code == 0, result.stderr
     assert printed(literal, page_texts(out / "hotels" / "wallet-card.pdf")[0])
+    assert printed(literal, page_texts(out / "hotels" / "wallet-cards-sheet-a4.pdf")[0])
     assert printed(literal, pdf_text(out / "hotels" / "poster-a4.pdf"))
     assert printed(literal, pdf_text(out / "hotels" / "poster-a3.pdf"))

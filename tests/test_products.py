@@ -10,21 +10,27 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DictionaryObject, NameObject
 
-from conftest import (SOURCE_DIR, files_under, normalise, page_size_mm, page_texts, pdf_text, printed,
-                      read_manifest, run_cli, shipped_source, venue_format_params)
+from conftest import (box_mm, files_under, font_problems, normalise, page_size_mm, page_texts,
+                      pdf_reader, pdf_text, printed, read_manifest, run_cli, shipped_source, trim_size_mm,
+                      venue_format_params)
 from materials.jobs import PRODUCT_FORMATS
 from materials.model import load_source
 
-# The products as specified (ISO 216 A3/A4, ISO/IEC 7810 ID-1), independent of
-# materials/jobs.py: (width mm, height mm, fewest pages, most pages).
+# The products as specified (ISO 216 A2/A3/A4, ISO/IEC 7810 ID-1), independent of
+# materials/jobs.py: (trimmed width mm, trimmed height mm, fewest pages, most
+# pages, bleed mm). Press files are bigger than their trim: bleed, then a slug
+# for crop marks (tests/test_press.py checks those boxes in detail).
 SPEC = {
-    "poster-a3": (297, 420, 1, 1),
-    "poster-a4": (210, 297, 1, 1),
-    "wallet-card": (85.60, 53.98, 2, 2),
-    "handout": (210, 297, 3, 40),
+    "poster-a3": (297, 420, 1, 1, 0),
+    "poster-a4": (210, 297, 1, 1, 0),
+    "poster-a2-press": (420, 594, 1, 1, 3),
+    "poster-a3-press": (297, 420, 1, 1, 3),
+    "poster-a4-press": (210, 297, 1, 1, 3),
+    "wallet-card": (85.60, 53.98, 2, 2, 0),
+    "wallet-cards-sheet-a4": (210, 297, 2, 2, 0),
+    "handout": (210, 297, 3, 40, 0),
 }
 SIZE_TOLERANCE_MM = 0.2
-FONT_FAMILY = "Atkinson-Hyperlegible"
 EMERGENCY = "999"
 CURRENT_LAW = "Modern Slavery Act 2015"
 
@@ -53,62 +59,32 @@ def test_build_reports_every_file_on_stderr(full_build, source):
 
 @pytest.mark.parametrize("venue_id, format_key", VENUE_FORMATS)
 def test_page_size_and_count(full_build, venue_id, format_key):
-    width, height, min_pages, max_pages = SPEC[format_key]
-    reader = PdfReader(full_build.pdf(venue_id, format_key))
+    """Office files: the MediaBox is the product. Press files: the TrimBox is,
+    and the MediaBox holds the bleed on every side and more (the crop marks)."""
+    width, height, min_pages, max_pages, bleed = SPEC[format_key]
+    reader = pdf_reader(full_build.pdf(venue_id, format_key))
     assert min_pages <= len(reader.pages) <= max_pages
     for number, page in enumerate(reader.pages, 1):
-        page_w, page_h = page_size_mm(page)
+        if bleed:
+            assert "/TrimBox" in page, f"page {number} of a press file has no TrimBox"
+            page_w, page_h = trim_size_mm(page)
+            media_w, media_h = page_size_mm(page)
+            assert media_w > page_w + 2 * bleed and media_h > page_h + 2 * bleed, (
+                f"page {number}: MediaBox {media_w:.2f} x {media_h:.2f} mm has no room for the bleed and marks")
+        else:
+            page_w, page_h = page_size_mm(page)
+            if "/TrimBox" in page:
+                assert box_mm(page, "/TrimBox") == pytest.approx(box_mm(page), abs=0.01), (
+                    f"page {number} of an office file is trimmed")
         assert abs(page_w - width) <= SIZE_TOLERANCE_MM, f"page {number} is {page_w:.2f} mm wide, not {width}"
         assert abs(page_h - height) <= SIZE_TOLERANCE_MM, f"page {number} is {page_h:.2f} mm high, not {height}"
 
 
 # --- fonts ------------------------------------------------------------------------------
 
-def _fonts(resources, seen_xobjects=None):
-    """Every font dictionary in a resource dictionary, including inside form XObjects."""
-    seen_xobjects = set() if seen_xobjects is None else seen_xobjects
-    if resources is None:
-        return
-    resources = resources.get_object()
-    for font in (resources.get("/Font") or {}).values():
-        yield font.get_object()
-    for xobject in (resources.get("/XObject") or {}).values():
-        key = (xobject.idnum, xobject.generation) if hasattr(xobject, "idnum") else id(xobject)
-        xobject = xobject.get_object()
-        if key in seen_xobjects or xobject.get("/Subtype") != "/Form":
-            continue
-        seen_xobjects.add(key)
-        yield from _fonts(xobject.get("/Resources"), seen_xobjects)
-
-
-def _descriptors(font):
-    if "/FontDescriptor" in font:
-        yield font["/FontDescriptor"].get_object()
-    for descendant in font.get("/DescendantFonts") or []:
-        descendant = descendant.get_object()
-        if "/FontDescriptor" in descendant:
-            yield descendant["/FontDescriptor"].get_object()
-
-
-def font_problems(reader: PdfReader) -> tuple[set[str], list[str]]:
-    """The font names used on every page, and what is wrong with them."""
-    names, problems = set(), []
-    for number, page in enumerate(reader.pages, 1):
-        for font in _fonts(page.get("/Resources")):
-            base = str(font.get("/BaseFont", "")).lstrip("/")
-            name = re.sub(r"^[A-Z]{6}\+", "", base)
-            names.add(name)
-            if not name.startswith(FONT_FAMILY):
-                problems.append(f"page {number}: font {base!r} is not {FONT_FAMILY}")
-            if not any(key in descriptor for descriptor in _descriptors(font)
-                       for key in ("/FontFile", "/FontFile2", "/FontFile3")):
-                problems.append(f"page {number}: font {base!r} is not embedded")
-    return names, problems
-
-
 @pytest.mark.parametrize("venue_id, format_key", VENUE_FORMATS)
 def test_every_font_is_embedded_atkinson_hyperlegible(full_build, venue_id, format_key):
-    names, problems = font_problems(PdfReader(full_build.pdf(venue_id, format_key)))
+    names, problems = font_problems(pdf_reader(full_build.pdf(venue_id, format_key)))
     assert names, "no fonts found: the PDF prints no text?"
     assert problems == []
 
@@ -132,7 +108,7 @@ def test_the_font_check_itself_flags_a_system_font_that_is_not_embedded():
 
 @pytest.mark.parametrize("venue_id, format_key", VENUE_FORMATS)
 def test_metadata(full_build, source, venue_id, format_key):
-    reader = PdfReader(full_build.pdf(venue_id, format_key))
+    reader = pdf_reader(full_build.pdf(venue_id, format_key))
     venue = source.venue(venue_id)
     assert venue.name in reader.metadata.title
     assert reader.metadata.author == source.organisation.name
@@ -161,13 +137,19 @@ def test_poster_text(full_build, source, venue_id, format_key):
     assert _missing(expected, text) == []
 
 
-@pytest.mark.parametrize("venue_id", VENUE_IDS)
-def test_wallet_card_text(full_build, source, venue_id):
+@pytest.mark.parametrize("venue_id, format_key",
+                         [param for param in VENUE_FORMATS if FORMAT_KIND[param.values[1]] == "wallet-card"])
+def test_wallet_card_text(full_build, source, venue_id, format_key):
+    """The card, and the sheet of ten: page 1 the front(s), page 2 the back(s)."""
     venue = source.venue(venue_id)
-    front, back = page_texts(full_build.pdf(venue_id, "wallet-card"))
+    front, back = page_texts(full_build.pdf(venue_id, format_key))
     card_signs = [venue.sign(sign_id, source.content).card_text for sign_id in venue.card.signs]
     assert _missing([venue.name, *card_signs], front) == []
-    assert _missing([EMERGENCY, source.organisation.phone, venue.action(venue.card.action).text], back) == []
+    assert _missing([EMERGENCY, source.organisation.phone, venue.action(venue.card.action).text,
+                     source.content.headings.danger_now], back) == []
+    # each side on its own page
+    assert [sign for sign in card_signs if printed(sign, back)] == []
+    assert not printed(source.content.headings.danger_now, front)
 
 
 def unrepealed_59a(text: str) -> list[str]:
@@ -243,9 +225,9 @@ def test_manifest_matches_the_files(full_build, source):
         path = full_build.out / entry["file"]
         data = path.read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest(), entry["file"]
-        reader = PdfReader(path)
+        reader = pdf_reader(path)
         assert entry["pages"] == len(reader.pages), entry["file"]
-        width, height = page_size_mm(reader.pages[0])
+        width, height = trim_size_mm(reader.pages[0])
         assert entry["width_mm"] == pytest.approx(width, abs=0.01), entry["file"]
         assert entry["height_mm"] == pytest.approx(height, abs=0.01), entry["file"]
         venue_id, filename = entry["file"].split("/")
@@ -254,10 +236,18 @@ def test_manifest_matches_the_files(full_build, source):
         assert (entry["product"], entry["format"]) == (fmt.kind, fmt.format), entry["file"]
 
 
-def test_a_rebuild_is_byte_identical(full_build, tmp_path):
-    """Same source, same layouts: the same bytes (HarfBuzz subsetting, fixed dates)."""
-    out = tmp_path / "again"
-    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels")
-    assert result.exit_code == 0, result.stderr
-    for fmt in PRODUCT_FORMATS:
-        assert (out / "hotels" / fmt.filename).read_bytes() == full_build.pdf("hotels", fmt.key).read_bytes(), fmt.key
+NOT_REPRODUCIBLE = ("BUG: press files differ from build to build: WeasyPrint writes a random xmpMM:DocumentID "
+                    "(uuid4) into PDF/X metadata (and so a different /ID), and the embedded output-intent ICC "
+                    "profile's bytes depend on how many press files the same process made before (see "
+                    "test_press.py::test_every_press_file_embeds_the_same_profile)")
+
+
+@pytest.mark.parametrize("format_key", [
+    pytest.param(fmt.key, marks=[pytest.mark.xfail(strict=True, reason=NOT_REPRODUCIBLE)] if fmt.variant == "press"
+                 else []) for fmt in PRODUCT_FORMATS])
+def test_a_rebuild_is_byte_identical(full_build, hotels_build, format_key):
+    """Same source, same layouts: the same bytes (HarfBuzz subsetting, fixed dates),
+    whatever else is built with it (here: one venue, one variant at a time)."""
+    variant = next(fmt.variant for fmt in PRODUCT_FORMATS if fmt.key == format_key)
+    again = hotels_build(variant).pdf("hotels", format_key)
+    assert again.read_bytes() == full_build.pdf("hotels", format_key).read_bytes(), format_key
