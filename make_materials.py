@@ -82,11 +82,12 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
 
     def progress(number: int, total: int, result: JobResult) -> None:
         if result.error:
-            say(f"[{number}/{total}] FAILED {result.job.output_path}: {result.error}")
+            say(f"[{number}/{total}] FAILED {result.job.output_path}")
         else:
             pages = result.report.pages
             say(f"[{number}/{total}] {result.job.output_path}  {pages} page{'s' if pages != 1 else ''}"
                 f"  {result.seconds:.2f} s")
+        report_problems(result)
 
     try:
         outcome = run_build(source_dir, layouts_dir, out_dir, venue_ids, kinds, variants, progress)
@@ -100,9 +101,18 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     say(f"Built {built} file{'s' if built != 1 else ''} ({outcome.pages} pages) in {outcome.seconds:.1f} s "
         f"into {out_dir}/")
     if outcome.failed:
+        say("Failed:")
         for result in outcome.failed:
-            say(f"error: {result.job.output_path}: {result.error}")
+            say(f"  {result.job.output_path}")
         raise click.ClickException(f"{len(outcome.failed)} file(s) failed; earlier copies of them were kept")
+
+
+def report_problems(result: JobResult) -> None:
+    """One line per problem, under the file it belongs to."""
+    for problem in result.problems:
+        say(f"  error: {result.job.output_path}: {problem}")
+    for warning in result.warnings:
+        say(f"  warning: {result.job.output_path}: {warning}")
 
 
 def _known_venues(source_dir: Path) -> list[str]:
@@ -116,7 +126,13 @@ def _known_venues(source_dir: Path) -> list[str]:
 @click.option("--render/--no-render", default=True, show_default=True,
               help="Also render every file in memory and preflight it (slower).")
 def check(source_dir: Path, layouts_dir: Path, render: bool) -> None:
-    """Validate the source (and preflight every file) without writing anything."""
+    """Validate the source and preflight every file in memory, writing nothing.
+
+    Preflight checks each file as it would be printed: page size and count,
+    text that does not fit its box (overset), text size, contrast, characters
+    missing from the fonts, heading order and fonts. Problems are listed under
+    the file they belong to; the exit status is 1 if any file would fail.
+    """
     try:
         if not render:
             source = load_source(source_dir)
@@ -127,8 +143,10 @@ def check(source_dir: Path, layouts_dir: Path, render: bool) -> None:
         fail_on_source_error(error)
     except RenderError as error:
         raise click.ClickException(str(error)) from None
-    for result in outcome.failed:
-        say(f"error: {result.job.output_path}: {result.error}")
+    for result in outcome.results:
+        if result.problems or result.warnings:
+            say(result.job.output_path)
+            report_problems(result)
     if outcome.failed:
         raise click.ClickException(f"{len(outcome.failed)} of {len(outcome.results)} files would fail")
     say(f"All {len(outcome.results)} files pass preflight. Nothing was written.")

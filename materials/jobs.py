@@ -64,8 +64,9 @@ PRODUCT_FORMATS: tuple[ProductFormat, ...] = (
     ProductFormat("wallet-cards-sheet-a4", "wallet-card", "sheet-a4", "Wallet cards, sheet of ten",
                   "wallet-card/wallet-cards-sheet.html", "wallet-card/wallet-cards-sheet.css",
                   210, 297, 2, 2, 6.5, base_template="wallet-card/wallet-card.html"),
+    # Accessible: tagged, with language, title and headings in order (PDF/UA-1).
     ProductFormat("handout", "handout", "a4", "Trainer handout", "handout/handout.html", "handout/handout.css",
-                  210, 297, 3, 40, 11),
+                  210, 297, 3, 40, 11, pdf_standard="PDF/UA-1"),
 )
 
 PRODUCT_KINDS: tuple[str, ...] = tuple(dict.fromkeys(fmt.kind for fmt in PRODUCT_FORMATS))

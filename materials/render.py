@@ -46,8 +46,8 @@ class _Collector(logging.Handler):
 @dataclass
 class Rendered:
     job: Job
-    document: object  # weasyprint.Document
-    html: str
+    document: object   # weasyprint.Document
+    html_root: object  # the parsed HTML (ElementTree), for structure checks
 
 
 class Renderer:
@@ -144,8 +144,10 @@ class Renderer:
         finisher = crop_marks(product.bleed_mm) if product.bleed_mm else None
         return rendered.document.write_pdf(finisher=finisher, **options)
 
-    def render(self, job: Job) -> Rendered:
-        """Lay out one job. Raises RenderError naming what went wrong."""
+    def render(self, job: Job, fit_scales: dict[str, float] | None = None) -> Rendered:
+        """Lay out one job, with fit regions' text scaled by `fit_scales`
+        (region name -> scale, via the CSS variables --fit-<name>).
+        Raises RenderError naming what went wrong."""
         stylesheet, color_profiles, problems = self.stylesheet(job.product)
         collector = _Collector()
         WEASYPRINT_LOGGER.addHandler(collector)
@@ -157,10 +159,15 @@ class Renderer:
                 where = f"{error.filename}:{error.lineno}: " if getattr(error, "lineno", None) else ""
                 raise RenderError(f"layout error: {where}{error}") from None
             template_dir = (self.layouts_dir / job.product.template).parent
-            document = HTML(string=html, base_url=template_dir.as_uri() + "/", url_fetcher=self.fetcher).render(
+            stylesheets = [stylesheet]
+            if fit_scales:
+                declarations = "".join(f"--fit-{name}: {scale:.4f};" for name, scale in sorted(fit_scales.items()))
+                stylesheets.append(CSS(string=f":root {{ {declarations} }}", font_config=self.font_config))
+            html_document = HTML(string=html, base_url=template_dir.as_uri() + "/", url_fetcher=self.fetcher)
+            document = html_document.render(
                 font_config=self.font_config,
                 color_profiles=dict(color_profiles),
-                stylesheets=[stylesheet],
+                stylesheets=stylesheets,
                 cache=self.image_cache,
                 pdf_tags=True,
             )
@@ -169,4 +176,4 @@ class Renderer:
         problems = problems + [f"refused to load {url}" for url in self.fetcher.refused] + collector.messages
         if problems:
             raise RenderError("; ".join(dict.fromkeys(problems)))
-        return Rendered(job, document, html)
+        return Rendered(job, document, html_document.etree_element)
