@@ -42,6 +42,13 @@ class ProductFormat:
     def filename(self) -> str:
         return f"{self.key}.pdf"
 
+    @property
+    def base_format(self) -> ProductFormat | None:
+        """The product whose layout this one is derived from."""
+        if not self.base_template:
+            return None
+        return next(fmt for fmt in PRODUCT_FORMATS if fmt.template == self.base_template and not fmt.base_template)
+
 
 def _press_poster(size: str, width: float, height: float, min_text_pt: float) -> ProductFormat:
     return ProductFormat(f"poster-{size}-press", "poster", size, f"Poster, {size.upper()}, for a print shop",

@@ -111,7 +111,9 @@ def _text_runs(box, background, element=None, in_margin=False):
     style_background = box.style["background_color"]
     if _rgb(style_background)[3] > 0.5:
         background = _rgb(style_background)
-    element = getattr(box, "element", None) or element
+    # Not `or`: an element without children is falsy in ElementTree.
+    if getattr(box, "element", None) is not None:
+        element = box.element
     if isinstance(box, boxes.TextBox):
         if box.text.strip():
             yield _TextRun(box, element, background, in_margin)

@@ -20,7 +20,7 @@ from .errors import RenderError
 from .fetch import ProjectFetcher
 from .jobs import Job, ProductFormat
 from .model import Source
-from .press import PRESS_PROFILE, crop_marks, device_cmyk
+from .press import PRESS_PROFILE, device_cmyk, press_finisher
 
 WEASYPRINT_LOGGER = logging.getLogger("weasyprint")
 FONT_SUFFIXES = {".ttf", ".otf", ".woff", ".woff2"}
@@ -57,6 +57,7 @@ class Renderer:
         self.fetcher = ProjectFetcher(self.layouts_dir)
         self.font_config = FontConfiguration()
         self.image_cache: dict = {}
+        self.fit_scales: dict[tuple[str, str], dict[str, float]] = {}  # (venue, format) -> scales found
         self._stylesheets: dict[str, tuple[CSS, dict, list[str]]] = {}
         self.jinja = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.layouts_dir),
@@ -141,7 +142,7 @@ class Renderer:
         options = {"pdf_tags": True}
         if product.pdf_standard:
             options["pdf_variant"] = product.pdf_standard.lower()
-        finisher = crop_marks(product.bleed_mm) if product.bleed_mm else None
+        finisher = press_finisher(product.bleed_mm, self.layouts_dir / PRESS_PROFILE) if product.variant == "press" else None
         return rendered.document.write_pdf(finisher=finisher, **options)
 
     def render(self, job: Job, fit_scales: dict[str, float] | None = None) -> Rendered:
