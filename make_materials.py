@@ -29,6 +29,27 @@ layouts_option = click.option(
     help="Folder of Jinja2 layouts and stylesheets.")
 
 
+def selection_options(command):
+    """--venue, --product and --variant: which files a command makes or checks."""
+    command = click.option(
+        "--variant", "variants", multiple=True, type=click.Choice(VARIANTS),
+        help="Only office files (for desktop printers) or press files (for a print shop: "
+             "bleed, crop marks, PDF/X-4). Repeatable.")(command)
+    command = click.option("--product", "kinds", multiple=True, type=click.Choice(PRODUCT_KINDS),
+                           help="Only this product. Repeatable.")(command)
+    command = click.option("--venue", "venue_ids", multiple=True, metavar="ID",
+                           help="Only this venue (see `make-materials list`). Repeatable.")(command)
+    return command
+
+
+def require_known_venues(source_dir: Path, venue_ids: tuple[str, ...]) -> None:
+    known = sorted(path.stem for path in (source_dir / "venues").glob("*.yaml"))
+    unknown = [venue for venue in venue_ids if venue not in known]
+    if unknown and known:  # with no venues at all, the build reports the source problem
+        raise click.BadParameter(f"unknown venue {', '.join(unknown)}; choose from: {', '.join(known)}",
+                                 param_hint="--venue")
+
+
 def say(message: str = "") -> None:
     click.echo(message, err=True)
 
@@ -58,13 +79,7 @@ def cli() -> None:
 @layouts_option
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("output"),
               show_default=True, help="Folder the PDFs and manifest.json are written to.")
-@click.option("--venue", "venue_ids", multiple=True, metavar="ID",
-              help="Build only this venue (repeat for several). See `make-materials list`.")
-@click.option("--product", "kinds", multiple=True, type=click.Choice(PRODUCT_KINDS),
-              help="Build only this product (repeat for several).")
-@click.option("--variant", "variants", multiple=True, type=click.Choice(VARIANTS),
-              help="Build only office files (for desktop printers) or press files (for a print shop: "
-                   "bleed, crop marks, PDF/X-4).")
+@selection_options
 def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...],
           kinds: tuple[str, ...], variants: tuple[str, ...]) -> None:
     """Render the PDFs into --out, with a manifest.json listing each file.
@@ -74,11 +89,7 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     still built, the earlier copy of the failed file stays in place, and the
     command exits with status 1.
     """
-    known = _known_venues(source_dir)
-    unknown = [venue for venue in venue_ids if venue not in known]
-    if unknown and known:  # with no venues at all, the build reports the source problem
-        raise click.BadParameter(f"unknown venue {', '.join(unknown)}; choose from: {', '.join(known)}",
-                                 param_hint="--venue")
+    require_known_venues(source_dir, venue_ids)
 
     def progress(number: int, total: int, result: JobResult) -> None:
         if result.error:
@@ -115,17 +126,14 @@ def report_problems(result: JobResult) -> None:
         say(f"  warning: {result.job.output_path}: {warning}")
 
 
-def _known_venues(source_dir: Path) -> list[str]:
-    """Venue ids from the file names; validation proper happens in the build."""
-    return sorted(path.stem for path in (source_dir / "venues").glob("*.yaml"))
-
-
 @cli.command()
 @source_option
 @layouts_option
+@selection_options
 @click.option("--render/--no-render", default=True, show_default=True,
               help="Also render every file in memory and preflight it (slower).")
-def check(source_dir: Path, layouts_dir: Path, render: bool) -> None:
+def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds: tuple[str, ...],
+          variants: tuple[str, ...], render: bool) -> None:
     """Validate the source and preflight every file in memory, writing nothing.
 
     Preflight checks each file as it would be printed: page size and count,
@@ -133,12 +141,13 @@ def check(source_dir: Path, layouts_dir: Path, render: bool) -> None:
     missing from the fonts, heading order and fonts. Problems are listed under
     the file they belong to; the exit status is 1 if any file would fail.
     """
+    require_known_venues(source_dir, venue_ids)
     try:
         if not render:
             source = load_source(source_dir)
             say(f"The source is valid: {len(source.venues)} venues.")
             return
-        outcome = run_build(source_dir, layouts_dir, None)
+        outcome = run_build(source_dir, layouts_dir, None, venue_ids, kinds, variants)
     except SourceError as error:
         fail_on_source_error(error)
     except RenderError as error:

@@ -148,7 +148,7 @@ def test_a_heading_that_skips_a_level_fails(layouts_copy, source_copy, tmp_path)
 def test_check_lists_problems_under_their_file_and_writes_nothing(source_copy, tmp_path):
     set_card_sign(source_copy, "No luggage ⚠ or ID")
     before = set(tmp_path.rglob("*"))
-    result = run_cli("check", "--source", "source")
+    result = run_cli("check", "--source", "source", *CARD_BUILD)
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     heading = lines.index(CARD)
