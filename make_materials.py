@@ -13,9 +13,10 @@ from pathlib import Path
 import click
 
 from materials.errors import RenderError, SourceError
-from materials.jobs import PRODUCT_FORMATS, PRODUCT_KINDS, VARIANTS
+from materials.jobs import PRODUCT_FORMATS, PRODUCT_KINDS, VARIANTS, Job, Session
 from materials.model import load_source
-from materials.pipeline import JobResult, build as run_build
+from materials.pipeline import JobResult, build as run_build, make_roster_file
+from materials.roster import parse_date, read_roster
 
 PROJECT_DIR = Path(__file__).resolve().parent
 DEFAULT_LAYOUTS = PROJECT_DIR / "layouts"
@@ -176,6 +177,98 @@ def list_(source_dir: Path) -> None:
     for fmt in PRODUCT_FORMATS:
         click.echo(f"  {fmt.kind:<12} {fmt.variant:<7} {fmt.filename:<27} {fmt.title}, "
                    f"{fmt.width_mm:g} x {fmt.height_mm:g} mm")
+
+
+def session_date(context, parameter, value: str | None):
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def roster_options(command):
+    """The options the roster commands share."""
+    for option in reversed([
+        click.option("--venue", "venue_id", required=True, metavar="ID",
+                     help="The venue type the session trained staff for (see `make-materials list`)."),
+        click.option("--date", "date", required=True, metavar="YYYY-MM-DD", callback=session_date,
+                     help="The date of the session."),
+        click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                     help="Folder for the PDF. Default: output/roster-<roster file name>/ (or output/sign-in/ "
+                          "without a roster). It holds attendees' names: keep it private."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _roster_out(out_dir: Path | None, roster: Path | None) -> Path:
+    if out_dir:
+        return out_dir
+    return Path("output") / (f"roster-{roster.stem}" if roster else "sign-in")
+
+
+def _make_roster_file(source_dir: Path, layouts_dir: Path, job: Job, out_dir: Path) -> None:
+    try:
+        result = make_roster_file(source_dir, layouts_dir, job, out_dir)
+    except SourceError as error:
+        fail_on_source_error(error)
+    except RenderError as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"cannot write to {error.filename or out_dir}: {error.strerror}") from None
+    report_problems(result)
+    if result.problems:
+        raise click.ClickException(f"{job.product.title} could not be made; nothing was written")
+    pages = result.report.pages
+    say(f"Wrote {out_dir / job.output_path} ({pages} page{'s' if pages != 1 else ''}) in {result.seconds:.1f} s")
+
+
+def _read_roster(roster: Path) -> tuple:
+    try:
+        return tuple(read_roster(roster))
+    except SourceError as error:
+        for problem in error.problems:
+            say(f"error: {problem}")
+        raise click.ClickException("the roster has problems; nothing was written") from None
+
+
+@cli.command()
+@source_option
+@layouts_option
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
+              help="CSV file (UTF-8) with a header row: name (required), organisation, date (YYYY-MM-DD).")
+@roster_options
+@click.option("--trainer", required=True, help="The trainer's name, printed on every certificate.")
+def certificates(source_dir: Path, layouts_dir: Path, roster: Path, venue_id: str, date, out_dir: Path | None,
+                 trainer: str) -> None:
+    """Make certificates of attendance: one A4 landscape page per attendee.
+
+    Each certificate shows the attendee's name (any script), the venue type,
+    the date, the trainer and the topics covered. Roster problems are listed
+    with their row numbers, and nothing is written until they are fixed.
+    """
+    session = Session(date, trainer.strip(), _read_roster(roster))
+    out_dir = _roster_out(out_dir, roster)
+    _make_roster_file(source_dir, layouts_dir, Job(venue_id, "certificates", session), out_dir)
+
+
+@cli.command(name="sign-in")
+@source_option
+@layouts_option
+@roster_options
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="CSV file of attendees (as for `certificates`): their names are printed on the sheet.")
+@click.option("--rows", type=click.IntRange(1, 200), default=20, show_default=True,
+              help="Rows on the sheet; with --roster, blank rows are added after the names up to this number.")
+@click.option("--trainer", default=None, help="The trainer's name (a blank to fill in when left out).")
+def sign_in(source_dir: Path, layouts_dir: Path, venue_id: str, date, out_dir: Path | None, roster: Path | None,
+            rows: int, trainer: str | None) -> None:
+    """Make an A4 attendance sheet for a session: name, organisation, signature."""
+    attendees = _read_roster(roster) if roster else ()
+    session = Session(date, trainer.strip() if trainer else None, attendees, max(rows - len(attendees), 0))
+    _make_roster_file(source_dir, layouts_dir, Job(venue_id, "sign-in", session), _roster_out(out_dir, roster))
 
 
 def main() -> None:

@@ -209,3 +209,20 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
         write_manifest(out_dir, manifest, GENERATOR)
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def make_roster_file(source_dir: Path, layouts_dir: Path, job: Job, out_dir: Path) -> JobResult:
+    """Make one roster product (certificates or a sign-in sheet) into `out_dir`.
+    Nothing goes into a manifest: the file holds attendees' names."""
+    source = load_source(source_dir)
+    if job.venue_id not in {venue.id for venue in source.venues}:
+        raise RenderError(f'there is no venue "{job.venue_id}" in {source_dir}')
+    require_harfbuzz_subset()
+    result = make_pdf(Renderer(source, layouts_dir), job)
+    attendees = len(job.session.attendees)
+    if job.product.kind == "certificate" and result.report and result.report.pages != attendees:
+        result.problems.append(f"overset: {result.report.pages} pages for {attendees} attendees: "
+                               "a certificate does not fit its page")
+    if not result.problems:
+        atomic_write(out_dir / job.output_path, result.pdf)
+    return result

@@ -127,6 +127,12 @@ class Renderer:
             "featured_signs": [venue.sign(sign_id, content) for sign_id in venue.poster.core_signs],
             "card_signs": [venue.sign(sign_id, content) for sign_id in venue.card.signs],
             "card_action": venue.action(venue.card.action),
+            "workshop": self.source.workshop,
+            "labels": self.source.workshop.labels,
+            "edition": product.edition,
+            "quiz": [*self.source.workshop.quiz, *venue.quiz],
+            "workshop_sections": {section.id: section for section in self.source.workshop.sections},
+            "session": job.session,
         }
 
     def cited_references(self, venue) -> list:
