@@ -13,9 +13,10 @@ from pathlib import Path
 import click
 
 from materials.errors import RenderError, SourceError
-from materials.jobs import PRODUCT_FORMATS, PRODUCT_KINDS, VARIANTS
+from materials.jobs import PRODUCT_FORMATS, PRODUCT_KINDS, VARIANTS, Job, Session
 from materials.model import load_source
-from materials.pipeline import JobResult, build as run_build
+from materials.pipeline import JobResult, build as run_build, make_roster_file
+from materials.roster import parse_date, read_roster
 
 PROJECT_DIR = Path(__file__).resolve().parent
 DEFAULT_LAYOUTS = PROJECT_DIR / "layouts"
@@ -27,6 +28,27 @@ layouts_option = click.option(
     "--layouts", "layouts_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
     default=DEFAULT_LAYOUTS, show_default="the project's layouts/",
     help="Folder of Jinja2 layouts and stylesheets.")
+
+
+def selection_options(command):
+    """--venue, --product and --variant: which files a command makes or checks."""
+    command = click.option(
+        "--variant", "variants", multiple=True, type=click.Choice(VARIANTS),
+        help="Only office files (for desktop printers) or press files (for a print shop: "
+             "bleed, crop marks, PDF/X-4). Repeatable.")(command)
+    command = click.option("--product", "kinds", multiple=True, type=click.Choice(PRODUCT_KINDS),
+                           help="Only this product. Repeatable.")(command)
+    command = click.option("--venue", "venue_ids", multiple=True, metavar="ID",
+                           help="Only this venue (see `make-materials list`). Repeatable.")(command)
+    return command
+
+
+def require_known_venues(source_dir: Path, venue_ids: tuple[str, ...]) -> None:
+    known = sorted(path.stem for path in (source_dir / "venues").glob("*.yaml"))
+    unknown = [venue for venue in venue_ids if venue not in known]
+    if unknown and known:  # with no venues at all, the build reports the source problem
+        raise click.BadParameter(f"unknown venue {', '.join(unknown)}; choose from: {', '.join(known)}",
+                                 param_hint="--venue")
 
 
 def say(message: str = "") -> None:
@@ -58,13 +80,7 @@ def cli() -> None:
 @layouts_option
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("output"),
               show_default=True, help="Folder the PDFs and manifest.json are written to.")
-@click.option("--venue", "venue_ids", multiple=True, metavar="ID",
-              help="Build only this venue (repeat for several). See `make-materials list`.")
-@click.option("--product", "kinds", multiple=True, type=click.Choice(PRODUCT_KINDS),
-              help="Build only this product (repeat for several).")
-@click.option("--variant", "variants", multiple=True, type=click.Choice(VARIANTS),
-              help="Build only office files (for desktop printers) or press files (for a print shop: "
-                   "bleed, crop marks, PDF/X-4).")
+@selection_options
 def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...],
           kinds: tuple[str, ...], variants: tuple[str, ...]) -> None:
     """Render the PDFs into --out, with a manifest.json listing each file.
@@ -74,19 +90,16 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     still built, the earlier copy of the failed file stays in place, and the
     command exits with status 1.
     """
-    known = _known_venues(source_dir)
-    unknown = [venue for venue in venue_ids if venue not in known]
-    if unknown and known:  # with no venues at all, the build reports the source problem
-        raise click.BadParameter(f"unknown venue {', '.join(unknown)}; choose from: {', '.join(known)}",
-                                 param_hint="--venue")
+    require_known_venues(source_dir, venue_ids)
 
     def progress(number: int, total: int, result: JobResult) -> None:
         if result.error:
-            say(f"[{number}/{total}] FAILED {result.job.output_path}: {result.error}")
+            say(f"[{number}/{total}] FAILED {result.job.output_path}")
         else:
             pages = result.report.pages
             say(f"[{number}/{total}] {result.job.output_path}  {pages} page{'s' if pages != 1 else ''}"
                 f"  {result.seconds:.2f} s")
+        report_problems(result)
 
     try:
         outcome = run_build(source_dir, layouts_dir, out_dir, venue_ids, kinds, variants, progress)
@@ -100,35 +113,50 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     say(f"Built {built} file{'s' if built != 1 else ''} ({outcome.pages} pages) in {outcome.seconds:.1f} s "
         f"into {out_dir}/")
     if outcome.failed:
+        say("Failed:")
         for result in outcome.failed:
-            say(f"error: {result.job.output_path}: {result.error}")
+            say(f"  {result.job.output_path}")
         raise click.ClickException(f"{len(outcome.failed)} file(s) failed; earlier copies of them were kept")
 
 
-def _known_venues(source_dir: Path) -> list[str]:
-    """Venue ids from the file names; validation proper happens in the build."""
-    return sorted(path.stem for path in (source_dir / "venues").glob("*.yaml"))
+def report_problems(result: JobResult) -> None:
+    """One line per problem, under the file it belongs to."""
+    for problem in result.problems:
+        say(f"  error: {result.job.output_path}: {problem}")
+    for warning in result.warnings:
+        say(f"  warning: {result.job.output_path}: {warning}")
 
 
 @cli.command()
 @source_option
 @layouts_option
+@selection_options
 @click.option("--render/--no-render", default=True, show_default=True,
               help="Also render every file in memory and preflight it (slower).")
-def check(source_dir: Path, layouts_dir: Path, render: bool) -> None:
-    """Validate the source (and preflight every file) without writing anything."""
+def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds: tuple[str, ...],
+          variants: tuple[str, ...], render: bool) -> None:
+    """Validate the source and preflight every file in memory, writing nothing.
+
+    Preflight checks each file as it would be printed: page size and count,
+    text that does not fit its box (overset), text size, contrast, characters
+    missing from the fonts, heading order and fonts. Problems are listed under
+    the file they belong to; the exit status is 1 if any file would fail.
+    """
+    require_known_venues(source_dir, venue_ids)
     try:
         if not render:
             source = load_source(source_dir)
             say(f"The source is valid: {len(source.venues)} venues.")
             return
-        outcome = run_build(source_dir, layouts_dir, None)
+        outcome = run_build(source_dir, layouts_dir, None, venue_ids, kinds, variants)
     except SourceError as error:
         fail_on_source_error(error)
     except RenderError as error:
         raise click.ClickException(str(error)) from None
-    for result in outcome.failed:
-        say(f"error: {result.job.output_path}: {result.error}")
+    for result in outcome.results:
+        if result.problems or result.warnings:
+            say(result.job.output_path)
+            report_problems(result)
     if outcome.failed:
         raise click.ClickException(f"{len(outcome.failed)} of {len(outcome.results)} files would fail")
     say(f"All {len(outcome.results)} files pass preflight. Nothing was written.")
@@ -149,6 +177,98 @@ def list_(source_dir: Path) -> None:
     for fmt in PRODUCT_FORMATS:
         click.echo(f"  {fmt.kind:<12} {fmt.variant:<7} {fmt.filename:<27} {fmt.title}, "
                    f"{fmt.width_mm:g} x {fmt.height_mm:g} mm")
+
+
+def session_date(context, parameter, value: str | None):
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def roster_options(command):
+    """The options the roster commands share."""
+    for option in reversed([
+        click.option("--venue", "venue_id", required=True, metavar="ID",
+                     help="The venue type the session trained staff for (see `make-materials list`)."),
+        click.option("--date", "date", required=True, metavar="YYYY-MM-DD", callback=session_date,
+                     help="The date of the session."),
+        click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                     help="Folder for the PDF. Default: output/roster-<roster file name>/ (or output/sign-in/ "
+                          "without a roster). It holds attendees' names: keep it private."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _roster_out(out_dir: Path | None, roster: Path | None) -> Path:
+    if out_dir:
+        return out_dir
+    return Path("output") / (f"roster-{roster.stem}" if roster else "sign-in")
+
+
+def _make_roster_file(source_dir: Path, layouts_dir: Path, job: Job, out_dir: Path) -> None:
+    try:
+        result = make_roster_file(source_dir, layouts_dir, job, out_dir)
+    except SourceError as error:
+        fail_on_source_error(error)
+    except RenderError as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"cannot write to {error.filename or out_dir}: {error.strerror}") from None
+    report_problems(result)
+    if result.problems:
+        raise click.ClickException(f"{job.product.title} could not be made; nothing was written")
+    pages = result.report.pages
+    say(f"Wrote {out_dir / job.output_path} ({pages} page{'s' if pages != 1 else ''}) in {result.seconds:.1f} s")
+
+
+def _read_roster(roster: Path) -> tuple:
+    try:
+        return tuple(read_roster(roster))
+    except SourceError as error:
+        for problem in error.problems:
+            say(f"error: {problem}")
+        raise click.ClickException("the roster has problems; nothing was written") from None
+
+
+@cli.command()
+@source_option
+@layouts_option
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
+              help="CSV file (UTF-8) with a header row: name (required), organisation, date (YYYY-MM-DD).")
+@roster_options
+@click.option("--trainer", required=True, help="The trainer's name, printed on every certificate.")
+def certificates(source_dir: Path, layouts_dir: Path, roster: Path, venue_id: str, date, out_dir: Path | None,
+                 trainer: str) -> None:
+    """Make certificates of attendance: one A4 landscape page per attendee.
+
+    Each certificate shows the attendee's name (any script), the venue type,
+    the date, the trainer and the topics covered. Roster problems are listed
+    with their row numbers, and nothing is written until they are fixed.
+    """
+    session = Session(date, trainer.strip(), _read_roster(roster))
+    out_dir = _roster_out(out_dir, roster)
+    _make_roster_file(source_dir, layouts_dir, Job(venue_id, "certificates", session), out_dir)
+
+
+@cli.command(name="sign-in")
+@source_option
+@layouts_option
+@roster_options
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="CSV file of attendees (as for `certificates`): their names are printed on the sheet.")
+@click.option("--rows", type=click.IntRange(1, 200), default=20, show_default=True,
+              help="Rows on the sheet; with --roster, blank rows are added after the names up to this number.")
+@click.option("--trainer", default=None, help="The trainer's name (a blank to fill in when left out).")
+def sign_in(source_dir: Path, layouts_dir: Path, venue_id: str, date, out_dir: Path | None, roster: Path | None,
+            rows: int, trainer: str | None) -> None:
+    """Make an A4 attendance sheet for a session: name, organisation, signature."""
+    attendees = _read_roster(roster) if roster else ()
+    session = Session(date, trainer.strip() if trainer else None, attendees, max(rows - len(attendees), 0))
+    _make_roster_file(source_dir, layouts_dir, Job(venue_id, "sign-in", session), _roster_out(out_dir, roster))
 
 
 def main() -> None:

@@ -7,9 +7,11 @@ picklable description of one output file: which venue, which format.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from .model import Source
+from .roster import Attendee
 
 
 VARIANTS = ("office", "press")
@@ -37,10 +39,18 @@ class ProductFormat:
     # A layout this one is derived from (the card sheet places the card's own
     # sides); a venue's override of it is used too.
     base_template: str | None = None
+    edition: str | None = None  # handouts: "participant" or "trainer", one layout
 
     @property
     def filename(self) -> str:
         return f"{self.key}.pdf"
+
+    @property
+    def base_format(self) -> ProductFormat | None:
+        """The product whose layout this one is derived from."""
+        if not self.base_template:
+            return None
+        return next(fmt for fmt in PRODUCT_FORMATS if fmt.template == self.base_template and not fmt.base_template)
 
 
 def _press_poster(size: str, width: float, height: float, min_text_pt: float) -> ProductFormat:
@@ -64,11 +74,34 @@ PRODUCT_FORMATS: tuple[ProductFormat, ...] = (
     ProductFormat("wallet-cards-sheet-a4", "wallet-card", "sheet-a4", "Wallet cards, sheet of ten",
                   "wallet-card/wallet-cards-sheet.html", "wallet-card/wallet-cards-sheet.css",
                   210, 297, 2, 2, 6.5, base_template="wallet-card/wallet-card.html"),
-    ProductFormat("handout", "handout", "a4", "Trainer handout", "handout/handout.html", "handout/handout.css",
-                  210, 297, 3, 40, 11),
+    # Workshop handouts, one layout in two editions; accessible: tagged, with
+    # language, title and headings in order (PDF/UA-1).
+    ProductFormat("handout-participant", "handout", "a4", "Participant handout", "handout/handout.html",
+                  "handout/handout.css", 210, 297, 3, 40, 11, pdf_standard="PDF/UA-1", edition="participant"),
+    ProductFormat("handout-trainer", "handout", "a4", "Trainer handout", "handout/handout.html",
+                  "handout/handout.css", 210, 297, 3, 40, 11, pdf_standard="PDF/UA-1", edition="trainer"),
+)
+
+# Made from a training session's roster, not for every venue (see roster.py).
+ROSTER_FORMATS: tuple[ProductFormat, ...] = (
+    ProductFormat("certificates", "certificate", "a4-landscape", "Certificates of attendance",
+                  "certificate/certificate.html", "certificate/certificate.css", 297, 210, 1, 1000, 11,
+                  pdf_standard="PDF/UA-1"),
+    ProductFormat("sign-in", "sign-in", "a4", "Attendance sheet", "sign-in/sign-in.html", "sign-in/sign-in.css",
+                  210, 297, 1, 50, 11, pdf_standard="PDF/UA-1"),
 )
 
 PRODUCT_KINDS: tuple[str, ...] = tuple(dict.fromkeys(fmt.kind for fmt in PRODUCT_FORMATS))
+
+
+@dataclass(frozen=True)
+class Session:
+    """A training session, for the roster products: who attended, when, with whom."""
+
+    date: dt.date
+    trainer: str | None
+    attendees: tuple[Attendee, ...] = ()
+    blank_rows: int = 0        # sign-in: empty rows to write in by hand
 
 
 @dataclass(frozen=True)
@@ -77,14 +110,17 @@ class Job:
 
     venue_id: str
     format_key: str
+    session: Session | None = None
 
     @property
     def product(self) -> ProductFormat:
-        return next(fmt for fmt in PRODUCT_FORMATS if fmt.key == self.format_key)
+        return next(fmt for fmt in PRODUCT_FORMATS + ROSTER_FORMATS if fmt.key == self.format_key)
 
     @property
     def output_path(self) -> str:
         """Where the file goes, relative to the output folder (always '/'-separated)."""
+        if self.session:
+            return self.product.filename  # a roster's products go in the roster's own folder
         return f"{self.venue_id}/{self.product.filename}"
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -137,6 +137,104 @@ class Content(Strict):
     references: list[Reference] = Field(min_length=1)
 
 
+# --- the workshop pack ---------------------------------------------------------
+
+QUIZ_LENGTH = 10  # core questions plus each venue's own
+
+
+class QuizQuestion(Strict):
+    id: Id
+    kind: Literal["true-false", "multiple-choice"]
+    question: Text
+    options: list[Text] = Field([], max_length=5)
+    # true-false: true or false; multiple-choice: the number of the right option (1 = first).
+    answer: bool | int
+    explanation: Text
+    tests: Id = Field(description="The id of the content item the question tests.")
+
+
+class Scenario(Strict):
+    id: Id
+    title: Text
+    story: Text
+    signs: list[Id] = Field(min_length=1)  # the signs the story shows
+    questions: list[Text] = Field(min_length=1)
+    debrief: list[Text] = Field(min_length=1)
+
+
+class Flowchart(Strict):
+    """The venue's own steps, shown before reporting when no child is in immediate danger."""
+    steps: list[Id] = Field(min_length=1, max_length=3)
+
+
+class SessionStep(Strict):
+    section: Id
+    minutes: int = Field(ge=1, le=90)
+
+
+class SessionPlan(Strict):
+    minutes: int = Field(ge=30, le=180)
+    steps: list[SessionStep] = Field(min_length=1)
+
+
+class WorkshopSection(Strict):
+    id: Id
+    title: Text
+    facilitator: list[Text] = Field(min_length=1)
+
+
+class WorkshopLabels(Strict):
+    participant_edition: Text
+    trainer_edition: Text
+    objectives: Text
+    objectives_intro: Text
+    session_plan: Text
+    minutes: Text
+    facilitator_notes: Text
+    scenarios: Text
+    scenario_signs: Text
+    discussion: Text
+    debrief: Text
+    quiz: Text
+    quiz_intro: Text
+    true_false: Text
+    option_true: Text
+    option_false: Text
+    answer: Text
+    answers: Text
+    your_answer: Text
+    notes: Text
+    flowchart: Text
+    spot: Text
+    danger_question: Text
+    yes: Text
+    no: Text
+    call_emergency: Text
+    then_report: Text
+    certificate_title: Text
+    certificate_statement: Text
+    certificate_venue: Text
+    certificate_date: Text
+    certificate_trainer: Text
+    certificate_topics: Text
+    sign_in_title: Text
+    sign_in_name: Text
+    sign_in_organisation: Text
+    sign_in_signature: Text
+    sign_in_venue: Text
+    sign_in_date: Text
+    sign_in_trainer: Text
+
+
+class Workshop(Strict):
+    labels: WorkshopLabels
+    objectives: list[Item] = Field(min_length=1)
+    sections: list[WorkshopSection] = Field(min_length=1)
+    certificate_topics: list[Id] = Field(min_length=1)
+    plans: list[SessionPlan] = Field(min_length=1)
+    quiz: list[QuizQuestion] = Field(min_length=1, max_length=QUIZ_LENGTH)
+
+
 class LocalContact(Strict):
     name: Text
     number: PhoneNumber | None = None
@@ -179,6 +277,9 @@ class Venue(Strict):
     poster: PosterChoice
     card: CardChoice
     sources: list[Id] = Field(min_length=1)
+    scenarios: list[Scenario] = Field(min_length=2)
+    quiz: list[QuizQuestion] = Field(min_length=1)
+    flowchart: Flowchart
 
     def sign(self, sign_id: str, core: Content) -> Sign:
         """A sign by id: the venue's own, or a core one."""
@@ -194,10 +295,11 @@ class Venue(Strict):
 class Source:
     """Everything in `source/`, validated: what every job renders from."""
 
-    def __init__(self, content: Content, organisation: Organisation, venues: list[Venue],
+    def __init__(self, content: Content, organisation: Organisation, workshop: Workshop, venues: list[Venue],
                  files: dict[str, Path]):
         self.content = content
         self.organisation = organisation
+        self.workshop = workshop
         self.venues = venues
         self.files = files  # display path -> file, for the job keys of later stages
 
@@ -323,12 +425,16 @@ def load_source(source_dir: Path) -> Source:
 
     content_file = require(source_dir / "content.yaml")
     organisation_file = require(source_dir / "organisation.yaml")
+    workshop_file = require(source_dir / "workshop.yaml")
     venue_paths = sorted((source_dir / "venues").glob("*.yaml"))
     if not venue_paths:
         problems.append(SourceProblem(_display(source_dir / "venues"), None, None, "", "holds no venue files",
                                       "Add one YAML file per venue type, e.g. venues/hotels.yaml"))
 
-    content = organisation = None
+    content = organisation = workshop = None
+    if workshop_file:
+        workshop, found = _validate(Workshop, workshop_file)
+        problems.extend(found)
     if content_file:
         content, found = _validate(Content, content_file)
         problems.extend(found)
@@ -360,10 +466,14 @@ def load_source(source_dir: Path) -> Source:
 
     if content and content_file:
         problems.extend(_check_content(content, content_file))
+        if workshop and workshop_file:
+            problems.extend(_check_workshop(workshop, workshop_file, content))
         for loaded, venue in venue_files:
             # Every venue file counts, valid or not: a mistake in hotels.yaml must
             # not also be reported as hostels.yaml adapting a missing venue.
             problems.extend(_check_venue(venue, loaded, content, {path.stem for path in venue_paths}))
+            if workshop:
+                problems.extend(_check_venue_workshop(venue, loaded, content, workshop))
 
     if problems:
         raise SourceError(problems)
@@ -372,7 +482,7 @@ def load_source(source_dir: Path) -> Source:
     place_order = {place.id: index for index, place in enumerate(content.places)}
     venues = sorted((venue for _, venue in venue_files),
                     key=lambda venue: (place_order.get(venue.id, len(place_order)), venue.id))
-    return Source(content, organisation, venues, files)
+    return Source(content, organisation, workshop, venues, files)
 
 
 def _check_content(content: Content, loaded: LoadedFile) -> list[SourceProblem]:
@@ -449,4 +559,85 @@ def _check_venue(venue: Venue, loaded: LoadedFile, content: Content, venue_ids: 
     if venue.adapted and venue.adapted.from_venue not in venue_ids - {venue.id}:
         problems.append(_reference_problem(loaded, ("adapted", "from"), venue.adapted.from_venue, "the venue",
                                            venue_ids - {venue.id}))
+    return problems
+
+
+def content_ids(content: Content, venue: Venue | None = None) -> set[str]:
+    """Every id a quiz answer may test: the core content's items, and the venue's."""
+    ids = {content.definition.id, *(point.id for point in content.definition.points)}
+    for field in ("offers", "places", "who_it_affects", "signs", "ways", "trafficking", "laws", "actions", "routes"):
+        ids |= {item.id for item in getattr(content, field)}
+    if venue:
+        ids |= {item.id for item in (*venue.signs, *venue.actions, *venue.notes)}
+    return ids
+
+
+def _check_quiz(questions: list[QuizQuestion], loaded: LoadedFile, field: str, known: set[str]) -> list[SourceProblem]:
+    problems = _duplicates(questions, loaded, field, "quiz question")
+    for index, question in enumerate(questions):
+        path = (field, index)
+        where = loaded.locate(path) or (None, None)
+        if question.kind == "true-false":
+            if question.options or not isinstance(question.answer, bool):
+                problems.append(SourceProblem(loaded.display_path, *where, format_field(path),
+                                              "a true-false question has no options and an answer of true or false",
+                                              "Write answer: true or answer: false, and remove options"))
+        elif isinstance(question.answer, bool) or not 1 <= question.answer <= len(question.options) \
+                or len(question.options) < 2:
+            problems.append(SourceProblem(loaded.display_path, *where, format_field(path + ("answer",)),
+                                          "must be the number of the right option (1 for the first)",
+                                          "List at least two options and give the right one's number"))
+        if question.tests not in known:
+            problems.append(_reference_problem(loaded, path + ("tests",), question.tests, "the content item", known))
+    return problems
+
+
+def _check_workshop(workshop: Workshop, loaded: LoadedFile, content: Content) -> list[SourceProblem]:
+    problems = _duplicates(workshop.objectives, loaded, "objectives", "objective")
+    problems += _duplicates(workshop.sections, loaded, "sections", "section")
+    problems += _check_quiz(workshop.quiz, loaded, "quiz", content_ids(content))
+    sections = {section.id for section in workshop.sections}
+    for index, topic in enumerate(workshop.certificate_topics):
+        if topic not in sections:
+            problems.append(_reference_problem(loaded, ("certificate_topics", index), topic,
+                                               "the workshop section", sections))
+    for plan_index, plan in enumerate(workshop.plans):
+        total = sum(step.minutes for step in plan.steps)
+        if total != plan.minutes:
+            path = ("plans", plan_index, "minutes")
+            problems.append(SourceProblem(loaded.display_path, *(loaded.locate(path) or (None, None)),
+                                          format_field(path), f"the steps add up to {total} minutes, not {plan.minutes}",
+                                          "Change the steps' minutes or the plan's length"))
+        for step_index, step in enumerate(plan.steps):
+            if step.section not in sections:
+                problems.append(_reference_problem(loaded, ("plans", plan_index, "steps", step_index, "section"),
+                                                   step.section, "the workshop section", sections))
+    return problems
+
+
+def _check_venue_workshop(venue: Venue, loaded: LoadedFile, content: Content, workshop: Workshop) -> list[SourceProblem]:
+    problems = _duplicates(venue.scenarios, loaded, "scenarios", "scenario")
+    signs = {sign.id for sign in (*content.signs, *venue.signs)}
+    for index, scenario in enumerate(venue.scenarios):
+        for sign_index, sign_id in enumerate(scenario.signs):
+            if sign_id not in signs:
+                problems.append(_reference_problem(loaded, ("scenarios", index, "signs", sign_index), sign_id,
+                                                   "the sign", signs))
+    problems += _check_quiz(venue.quiz, loaded, "quiz", content_ids(content, venue))
+    core_ids = {question.id for question in workshop.quiz}
+    for index, question in enumerate(venue.quiz):
+        if question.id in core_ids:
+            path = ("quiz", index, "id")
+            problems.append(SourceProblem(loaded.display_path, *(loaded.locate(path) or (None, None)),
+                                          format_field(path), f'"{question.id}" is already a core quiz question id',
+                                          "Give the venue's question its own id"))
+    if len(workshop.quiz) + len(venue.quiz) != QUIZ_LENGTH:
+        problems.append(SourceProblem(loaded.display_path, *(loaded.locate(("quiz",)) or (None, None)), "quiz",
+                                      f"has {len(venue.quiz)} questions; with the {len(workshop.quiz)} core questions "
+                                      f"the quiz must have {QUIZ_LENGTH}",
+                                      f"Give this venue {QUIZ_LENGTH - len(workshop.quiz)} questions"))
+    actions = {action.id for action in venue.actions}
+    for index, step in enumerate(venue.flowchart.steps):
+        if step not in actions:
+            problems.append(_reference_problem(loaded, ("flowchart", "steps", index), step, "the venue action", actions))
     return problems

@@ -14,8 +14,8 @@ from typing import Callable
 from .errors import RenderError
 from .jobs import Job, plan_jobs
 from .model import Source, load_source
-from .preflight import PreflightReport, check_fonts, check_layout
-from .render import Renderer
+from .preflight import PreflightReport, check_fonts, check_glyphs, check_layout, fit_regions, measure_regions
+from .render import Rendered, Renderer
 from .write import atomic_write, read_manifest, write_manifest
 
 GENERATOR = "make-materials 0.1"
@@ -31,13 +31,27 @@ def require_harfbuzz_subset() -> None:
                           "install it with `apt-get install -y libharfbuzz-subset0`")
 
 
+# A region shrunk further than this is worth a designer's look.
+SHRINK_WARNING = 0.85
+# Bisection steps for a region's scale: 2^-6 of the range is finer than 0.1 pt.
+FIT_STEPS = 6
+
+
 @dataclass
 class JobResult:
     job: Job
     seconds: float
     report: PreflightReport | None = None
     pdf: bytes | None = None
-    error: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def error(self) -> str | None:
+        return "; ".join(self.problems) if self.problems else None
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.report.warnings if self.report else []
 
 
 @dataclass
@@ -54,22 +68,90 @@ class BuildResult:
         return sum(result.report.pages for result in self.results if result.report and not result.error)
 
 
+def fit(renderer: Renderer, job: Job) -> tuple[Rendered, dict[str, float], list[str]]:
+    """Lay out a job so that every fit region's content fits its box.
+
+    A region that is overset is shrunk by bisection on its scale, down to the
+    larger of the layout's `data-fit-min` and the scale that would take its
+    smallest text to the product's minimum size. Returns the final layout, the
+    scales applied and, for a region that cannot fit even then, a problem
+    naming how much room it needs."""
+    base = job.product.base_format
+    if base:
+        # A derived layout (the card sheet) places copies of its base layout:
+        # it takes the base's fit, which is ten times cheaper to find.
+        scales = renderer.fit_scales.get((job.venue_id, base.key))
+        if scales is None:
+            _, scales, _ = fit(renderer, Job(job.venue_id, base.key))
+        rendered = renderer.render(job, scales)
+        measured = measure_regions(rendered.document)
+        problems = [f"overset: region \"{name}\" needs {region.needed_mm:.1f} mm, has {region.has_mm:.1f} mm"
+                    for name, region in measured.items() if not region.fits]
+        return rendered, scales, problems
+    rendered = renderer.render(job)
+    measured = measure_regions(rendered.document)
+    overset = [name for name, region in measured.items() if not region.fits]
+    if not overset:
+        renderer.fit_scales[(job.venue_id, job.format_key)] = {}
+        return rendered, {}, []
+    minimums = fit_regions(rendered.html_root)
+    scales: dict[str, float] = {}
+    problems = []
+    for name in overset:
+        region = measured[name]
+        floor = minimums.get(name, 1.0)
+        if region.smallest_pt:
+            floor = max(floor, job.product.min_text_pt / region.smallest_pt)
+        at_floor = measure_regions(renderer.render(job, {**scales, name: floor}).document)[name]
+        if not at_floor.fits:
+            smallest = f"{region.smallest_pt * floor:.1f} pt" if region.smallest_pt else "its smallest size"
+            if at_floor.lost_characters:
+                problems.append(f"overset: region \"{name}\" loses {at_floor.lost_characters} characters past "
+                                f"the edge of the page even with its text at {smallest}: shorten the text")
+            else:
+                problems.append(f"overset: region \"{name}\" needs {at_floor.needed_mm:.1f} mm, has "
+                                f"{at_floor.has_mm:.1f} mm even with its text at {smallest}: "
+                                f"shorten the text by about {_shortfall(at_floor)}")
+            scales[name] = floor
+            continue
+        low, high = floor, 1.0  # low fits, high does not
+        for _ in range(FIT_STEPS):
+            middle = (low + high) / 2
+            if measure_regions(renderer.render(job, {**scales, name: middle}).document)[name].fits:
+                low = middle
+            else:
+                high = middle
+        scales[name] = round(low, 4)
+    renderer.fit_scales[(job.venue_id, job.format_key)] = scales
+    return renderer.render(job, scales), scales, problems
+
+
+def _shortfall(region) -> str:
+    return f"{(1 - region.has_mm / region.needed_mm) * 100:.0f}%"
+
+
 def make_pdf(renderer: Renderer, job: Job) -> JobResult:
-    """Render and preflight one job in memory. Never raises for a job's own problem."""
+    """Render, fit and preflight one job in memory. Never raises for a job's own problem."""
     started = time.perf_counter()
     try:
-        rendered = renderer.render(job)
-        report = check_layout(rendered.document, job.product)
+        rendered, scales, problems = fit(renderer, job)
+        report = check_layout(rendered.document, rendered.html_root, job.product)
+        report.fit_scales = scales
+        report.problems[:0] = problems
+        for name, scale in scales.items():
+            if scale < SHRINK_WARNING and not problems:
+                report.warnings.append(f"fit: region \"{name}\" shrunk to {scale:.0%} of its size to fit")
+        check_glyphs(rendered.document, renderer.font_files(), report)
         pdf = renderer.write_pdf(rendered)
         check_fonts(pdf, renderer.font_files(), report)
     except RenderError as error:
-        return JobResult(job, time.perf_counter() - started, error=str(error))
+        return JobResult(job, time.perf_counter() - started, problems=[str(error)])
     except Exception as error:  # noqa: BLE001 - a layout that crashes WeasyPrint fails its own job only
         return JobResult(job, time.perf_counter() - started,
-                         error=f"WeasyPrint could not lay out this file ({type(error).__name__}: {error})")
+                         problems=[f"WeasyPrint could not lay out this file ({type(error).__name__}: {error})"])
     seconds = time.perf_counter() - started
     if report.problems:
-        return JobResult(job, seconds, report, error="; ".join(report.problems))
+        return JobResult(job, seconds, report, problems=report.problems)
     return JobResult(job, seconds, report, pdf)
 
 
@@ -89,6 +171,9 @@ def manifest_entry(result: JobResult, source: Source) -> dict:
         "width_mm": report.width_mm,
         "height_mm": report.height_mm,
         "smallest_text_pt": report.smallest_text_pt,
+        "lowest_contrast": report.lowest_contrast,
+        "fit_scales": report.fit_scales,
+        "warnings": report.warnings,
         "fonts": report.fonts,
         "content_reviewed": source.content.reviewed.isoformat(),
         "sha256": hashlib.sha256(result.pdf).hexdigest(),
@@ -124,3 +209,20 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
         write_manifest(out_dir, manifest, GENERATOR)
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def make_roster_file(source_dir: Path, layouts_dir: Path, job: Job, out_dir: Path) -> JobResult:
+    """Make one roster product (certificates or a sign-in sheet) into `out_dir`.
+    Nothing goes into a manifest: the file holds attendees' names."""
+    source = load_source(source_dir)
+    if job.venue_id not in {venue.id for venue in source.venues}:
+        raise RenderError(f'there is no venue "{job.venue_id}" in {source_dir}')
+    require_harfbuzz_subset()
+    result = make_pdf(Renderer(source, layouts_dir), job)
+    attendees = len(job.session.attendees)
+    if job.product.kind == "certificate" and result.report and result.report.pages != attendees:
+        result.problems.append(f"overset: {result.report.pages} pages for {attendees} attendees: "
+                               "a certificate does not fit its page")
+    if not result.problems:
+        atomic_write(out_dir / job.output_path, result.pdf)
+    return result

@@ -1,7 +1,15 @@
 """Stage 5: check every rendered file against its product before it is written.
 
-Checks run on what WeasyPrint laid out and on the PDF it wrote, never on the CSS:
-a fixed-size product that gained a page has overflowed, whatever the stylesheet says.
+Like a DTP preflight, the checks run on what WeasyPrint laid out (the box tree)
+and on the PDF it wrote, never on the CSS: a card whose signs run past their box
+is overset, whatever the stylesheet says.
+
+- overset: the page count, and every fit region's content against its box;
+- legibility: the smallest text in the page body against the product's minimum;
+- contrast: every text run against the background it is drawn on (WCAG AAA, 7:1);
+- glyphs: every character is in the layout's fonts (no missing-glyph boxes);
+- structure: headings in order, alt text on every image;
+- fonts: every font in the PDF embedded, and one of the layout's own.
 """
 
 from __future__ import annotations
@@ -19,6 +27,25 @@ from .jobs import ProductFormat
 PX_TO_MM = 25.4 / 96
 PX_TO_PT = 72 / 96
 SIZE_TOLERANCE_MM = 0.2
+MIN_CONTRAST = 7.0           # WCAG 2 AAA for body text
+OVERSET_TOLERANCE_MM = 0.05  # sub-pixel rounding in the layout
+
+
+@dataclass
+class RegionFit:
+    """How one fit region's content measures against its box."""
+
+    name: str
+    needed_mm: float
+    has_mm: float
+    smallest_pt: float | None  # smallest text inside the region
+    # Characters of the region's text that were not laid out at all: WeasyPrint
+    # drops lines that fall past the edge of the paper.
+    lost_characters: int = 0
+
+    @property
+    def fits(self) -> bool:
+        return self.needed_mm <= self.has_mm + OVERSET_TOLERANCE_MM and not self.lost_characters
 
 
 @dataclass
@@ -26,70 +53,248 @@ class PreflightReport:
     pages: int
     width_mm: float
     height_mm: float
-    smallest_text_pt: float | None
+    smallest_text_pt: float | None = None
+    lowest_contrast: float | None = None
     fonts: list[str] = field(default_factory=list)
+    fit_scales: dict[str, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
-def _text_boxes(box):
+# --- walking the box tree -------------------------------------------------------
+
+def _describe(element) -> str:
+    """`p.caveat`: how a designer finds the element in the layout."""
+    if element is None:
+        return "text"
+    classes = element.get("class", "").split()
+    return element.tag + "".join(f".{name}" for name in classes[:2])
+
+
+def _rgb(colour) -> tuple[float, float, float, float]:
+    """A tinycss2 colour as sRGB components and alpha, each 0-1. CMYK is
+    converted naively, which is close enough to judge contrast."""
+    if colour.space == "device-cmyk":
+        cyan, magenta, yellow, black = colour.coordinates
+        return ((1 - cyan) * (1 - black), (1 - magenta) * (1 - black), (1 - yellow) * (1 - black), colour.alpha)
+    red, green, blue = colour.to("srgb").coordinates
+    return red, green, blue, colour.alpha
+
+
+def _luminance(rgb) -> float:
+    def linear(channel: float) -> float:
+        channel = min(max(channel, 0.0), 1.0)
+        return channel / 12.92 if channel <= 0.03928 else ((channel + 0.055) / 1.055) ** 2.4
+    red, green, blue = (linear(channel) for channel in rgb[:3])
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def _hex(rgb) -> str:
+    return "#" + "".join(f"{round(min(max(channel, 0), 1) * 255):02X}" for channel in rgb[:3])
+
+
+@dataclass
+class _TextRun:
+    box: boxes.TextBox
+    element: object       # the HTML element that holds the text
+    background: tuple     # sRGB of what is painted behind it
+    in_margin: bool       # running heads and page numbers, not body text
+
+
+def _unwrap(box):
+    """An absolutely positioned box sits in the tree behind a placeholder."""
+    return getattr(box, "_box", box)
+
+
+def _text_runs(box, background, element=None, in_margin=False):
+    box = _unwrap(box)
+    style_background = box.style["background_color"]
+    if _rgb(style_background)[3] > 0.5:
+        background = _rgb(style_background)
+    # Not `or`: an element without children is falsy in ElementTree.
+    if getattr(box, "element", None) is not None:
+        element = box.element
     if isinstance(box, boxes.TextBox):
-        yield box
+        if box.text.strip():
+            yield _TextRun(box, element, background, in_margin)
+        return
     for child in getattr(box, "children", ()):
-        yield from _text_boxes(child)
+        yield from _text_runs(child, background, element, in_margin or isinstance(box, boxes.MarginBox))
 
 
-def _body_text_sizes(page) -> list[float]:
-    """Font sizes (pt) of text in the page body; running heads and page numbers
-    in the page margins are not body text."""
-    sizes = []
-    for child in page._page_box.children:
-        if isinstance(child, boxes.MarginBox):
-            continue
-        sizes += [text.style["font_size"] * PX_TO_PT for text in _text_boxes(child) if text.text.strip()]
-    return sizes
+def _page_runs(page) -> list[_TextRun]:
+    paper = (1.0, 1.0, 1.0, 1.0)
+    return list(_text_runs(page._page_box, paper))
 
 
-def check_layout(document, product: ProductFormat) -> PreflightReport:
-    """Page count, page size and text size of a laid-out document."""
+def _descendants(box):
+    for child in getattr(_unwrap(box), "children", ()):
+        child = _unwrap(child)
+        yield child
+        yield from _descendants(child)
+
+
+def _region_boxes(page):
+    """Every box of an element marked `data-fit` in the layout."""
+    for box in _descendants(page._page_box):
+        element = getattr(box, "element", None)
+        if element is not None and element.get("data-fit") and isinstance(box, boxes.BlockLevelBox):
+            yield element.get("data-fit"), box
+
+
+def _content_bottom(box, inset: float = 0.0) -> float:
+    """The lowest line of text in `box`, plus the bottom padding and border of
+    the boxes that hold it: where the content ends, whatever height its boxes
+    were stretched to (grid and table cells fill their row)."""
+    bottom = 0.0
+    for child in getattr(box, "children", ()):
+        child = _unwrap(child)
+        if isinstance(child, boxes.LineBox):
+            bottom = max(bottom, child.position_y + child.height + inset)
+        elif isinstance(child, boxes.ParentBox) and not isinstance(child, boxes.InlineBox):
+            below = inset + (child.padding_bottom + child.border_bottom_width if isinstance(child, boxes.BlockLevelBox)
+                             else 0)
+            bottom = max(bottom, _content_bottom(child, below))
+    return bottom
+
+
+def measure_regions(document) -> dict[str, RegionFit]:
+    """How each named fit region's content measures against its box; a region
+    laid out many times (on every card of a sheet) reports its worst copy."""
+    worst: dict[str, RegionFit] = {}
+    for page in document.pages:
+        for name, box in _region_boxes(page):
+            top = box.content_box_y()
+            needed = max(_content_bottom(box) - top, 0.0)
+            runs = list(_text_runs(box, (1, 1, 1, 1)))
+            sizes = [run.box.style["font_size"] * PX_TO_PT for run in runs]
+            # Laid-out text includes generated content (bullets, separators),
+            # so it can only be shorter than the source text if some was lost.
+            laid_out = sum(len("".join(run.box.text.split())) for run in runs)
+            written = len("".join("".join(box.element.itertext()).split()))
+            fit = RegionFit(name, round(needed * PX_TO_MM, 2), round(box.height * PX_TO_MM, 2),
+                            round(min(sizes), 2) if sizes else None, max(written - laid_out, 0))
+            if name not in worst or fit.needed_mm - fit.has_mm > worst[name].needed_mm - worst[name].has_mm:
+                worst[name] = fit
+    return worst
+
+
+def fit_regions(html_root) -> dict[str, float]:
+    """The fit regions the layout declares: name -> the smallest scale of its
+    base font size it may shrink to (`data-fit-min`, default 0.8)."""
+    regions = {}
+    for element in html_root.iter():
+        name = element.get("data-fit") if hasattr(element, "get") else None
+        if name:
+            regions[name] = float(element.get("data-fit-min", "0.8"))
+    return regions
+
+
+# --- the checks -------------------------------------------------------------------
+
+def check_layout(document, html_root, product: ProductFormat) -> PreflightReport:
+    """Every check that reads the laid-out document."""
     pages = document.pages
-    problems = []
+    report = PreflightReport(len(pages), round(pages[0].width * PX_TO_MM, 2), round(pages[0].height * PX_TO_MM, 2))
+    problems = report.problems
+
     if not product.min_pages <= len(pages) <= product.max_pages:
         expected = (str(product.min_pages) if product.min_pages == product.max_pages
                     else f"{product.min_pages} to {product.max_pages}")
-        problems.append(f"has {len(pages)} pages, must have {expected}: the content does not fit the layout")
-    width = pages[0].width * PX_TO_MM
-    height = pages[0].height * PX_TO_MM
+        problems.append(f"overset: has {len(pages)} pages, must have {expected}: the content does not fit the layout")
     for number, page in enumerate(pages, 1):
         page_w, page_h = page.width * PX_TO_MM, page.height * PX_TO_MM
         if abs(page_w - product.width_mm) > SIZE_TOLERANCE_MM or abs(page_h - product.height_mm) > SIZE_TOLERANCE_MM:
             problems.append(f"page {number} measures {page_w:.2f} x {page_h:.2f} mm, "
                             f"must be {product.width_mm} x {product.height_mm} mm")
-    sizes = [size for page in pages for size in _body_text_sizes(page)]
-    smallest = round(min(sizes), 2) if sizes else None
-    if smallest is not None and smallest < product.min_text_pt - 0.01:
-        problems.append(f"has text at {smallest} pt, below the {product.min_text_pt} pt minimum for {product.title}")
-    return PreflightReport(len(pages), round(width, 2), round(height, 2), smallest, problems=problems)
+
+    runs = [run for page in pages for run in _page_runs(page)]
+    body = [run for run in runs if not run.in_margin]
+    if body:
+        smallest = min(body, key=lambda run: run.box.style["font_size"])
+        report.smallest_text_pt = round(smallest.box.style["font_size"] * PX_TO_PT, 2)
+        if report.smallest_text_pt < product.min_text_pt - 0.01:
+            problems.append(f"legibility: {_describe(smallest.element)} \"{_snippet(smallest.box.text)}\" is "
+                            f"{report.smallest_text_pt} pt, below the {product.min_text_pt:g} pt minimum "
+                            f"for {product.title}")
+
+    failed_contrast = set()
+    for run in runs:
+        colour = _rgb(run.box.style["color"])
+        lighter, darker = sorted((_luminance(colour), _luminance(run.background)), reverse=True)
+        ratio = (lighter + 0.05) / (darker + 0.05)
+        if report.lowest_contrast is None or ratio < report.lowest_contrast:
+            report.lowest_contrast = round(ratio, 2)
+        key = (_describe(run.element), _hex(colour), _hex(run.background))
+        if ratio < MIN_CONTRAST - 0.005 and key not in failed_contrast:
+            failed_contrast.add(key)
+            problems.append(f"contrast: {key[0]} \"{_snippet(run.box.text)}\" is {ratio:.1f}:1 "
+                            f"({key[1]} on {key[2]}), needs {MIN_CONTRAST:g}:1")
+
+    problems.extend(_structure_problems(html_root))
+    return report
 
 
-_family_names: dict[Path, str] = {}
+def _snippet(text: str, length: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
-def family_name(font_file: Path) -> str:
-    """The family a font file belongs to, as Pango names it (typographic family
-    first, then the legacy one)."""
-    if font_file not in _family_names:
+def _structure_problems(html_root) -> list[str]:
+    """Headings in order (no h1 -> h3), and a text alternative on every image."""
+    problems = []
+    previous = 0
+    for element in html_root.iter():
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
+            level = int(tag[1])
+            if level > previous + 1:
+                problems.append(f"structure: heading <{tag}> \"{_snippet(''.join(element.itertext()))}\" follows "
+                                f"{'<h%d>' % previous if previous else 'no heading'}: headings must not skip a level")
+            previous = level
+        if tag in ("img", "svg") and not (element.get("alt") or element.get("aria-label")
+                                          or element.get("aria-hidden") == "true"):
+            problems.append(f"structure: <{tag}> has no alt text")
+    return problems
+
+
+# --- glyphs and fonts -----------------------------------------------------------
+
+_font_facts: dict[Path, tuple[str, frozenset[int]]] = {}
+
+
+def _font_facts_of(font_file: Path) -> tuple[str, frozenset[int]]:
+    """A font file's family (as Pango names it) and the characters it covers."""
+    if font_file not in _font_facts:
         with TTFont(font_file, lazy=True) as font:
             names = font["name"]
-            _family_names[font_file] = names.getDebugName(16) or names.getDebugName(1)
-    return _family_names[font_file]
+            family = names.getDebugName(16) or names.getDebugName(1)
+            _font_facts[font_file] = (family, frozenset(font.getBestCmap()))
+    return _font_facts[font_file]
 
 
-def check_fonts(pdf: bytes, allowed_font_files: set[Path], report: PreflightReport) -> None:
+def check_glyphs(document, font_files: set[Path], report: PreflightReport) -> None:
+    """Every character printed is in the layout's fonts: a missing one would be
+    drawn from a system font, or as an empty box."""
+    covered = frozenset().union(*(_font_facts_of(path)[1] for path in font_files)) if font_files else frozenset()
+    families = ", ".join(sorted({_font_facts_of(path)[0] for path in font_files}))
+    missing: dict[str, str] = {}
+    for page in document.pages:
+        for run in _page_runs(page):
+            for character in run.box.text:
+                if not character.isspace() and ord(character) not in covered and character not in missing:
+                    missing[character] = _snippet(run.box.text)
+    for character, text in missing.items():
+        report.problems.append(f"glyphs: '{character}' (U+{ord(character):04X}) in \"{text}\" is not in the "
+                               f"layout's fonts ({families})")
+
+
+def check_fonts(pdf: bytes, font_files: set[Path], report: PreflightReport) -> None:
     """Every font in the PDF is embedded, and is one the layouts loaded from a
     font package: nothing depends on fonts this machine happens to have."""
     # WeasyPrint names each PDF font after its Pango description, e.g.
     # "ABCDEF+Atkinson-Hyperlegible-Bold": the family, then the style.
-    allowed = tuple(family_name(path).replace(" ", "-") for path in allowed_font_files)
+    allowed = tuple(_font_facts_of(path)[0].replace(" ", "-") for path in font_files)
     found: set[str] = set()
     for page in PdfReader(io.BytesIO(pdf)).pages:
         fonts = page.get("/Resources", {}).get("/Font", {})
@@ -97,16 +302,16 @@ def check_fonts(pdf: bytes, allowed_font_files: set[Path], report: PreflightRepo
             font = font_ref.get_object()
             name = str(font.get("/BaseFont", "?")).lstrip("/")
             name = name.split("+", 1)[-1]  # drop the subset tag, e.g. ABCDEF+
+            if name in found:
+                continue
+            found.add(name)
             descriptor = font.get("/FontDescriptor")
             for descendant in font.get("/DescendantFonts", []) or []:
                 descriptor = descriptor or descendant.get_object().get("/FontDescriptor")
             descriptor = descriptor.get_object() if descriptor is not None else {}
-            if name in found:
-                continue
-            found.add(name)
             if not any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")):
-                report.problems.append(f"font {name} is not embedded")
+                report.problems.append(f"fonts: {name} is not embedded")
             if not name.startswith(allowed):
-                report.problems.append(f"uses the machine's font {name} instead of the layout's fonts "
+                report.problems.append(f"fonts: uses the machine's font {name} instead of the layout's fonts "
                                        "(a character is missing from them, or a font-family is misspelt)")
     report.fonts = sorted(found)

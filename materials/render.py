@@ -20,7 +20,7 @@ from .errors import RenderError
 from .fetch import ProjectFetcher
 from .jobs import Job, ProductFormat
 from .model import Source
-from .press import PRESS_PROFILE, crop_marks, device_cmyk
+from .press import PRESS_PROFILE, device_cmyk, press_finisher
 
 WEASYPRINT_LOGGER = logging.getLogger("weasyprint")
 FONT_SUFFIXES = {".ttf", ".otf", ".woff", ".woff2"}
@@ -46,8 +46,8 @@ class _Collector(logging.Handler):
 @dataclass
 class Rendered:
     job: Job
-    document: object  # weasyprint.Document
-    html: str
+    document: object   # weasyprint.Document
+    html_root: object  # the parsed HTML (ElementTree), for structure checks
 
 
 class Renderer:
@@ -57,6 +57,7 @@ class Renderer:
         self.fetcher = ProjectFetcher(self.layouts_dir)
         self.font_config = FontConfiguration()
         self.image_cache: dict = {}
+        self.fit_scales: dict[tuple[str, str], dict[str, float]] = {}  # (venue, format) -> scales found
         self._stylesheets: dict[str, tuple[CSS, dict, list[str]]] = {}
         self.jinja = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.layouts_dir),
@@ -126,6 +127,12 @@ class Renderer:
             "featured_signs": [venue.sign(sign_id, content) for sign_id in venue.poster.core_signs],
             "card_signs": [venue.sign(sign_id, content) for sign_id in venue.card.signs],
             "card_action": venue.action(venue.card.action),
+            "workshop": self.source.workshop,
+            "labels": self.source.workshop.labels,
+            "edition": product.edition,
+            "quiz": [*self.source.workshop.quiz, *venue.quiz],
+            "workshop_sections": {section.id: section for section in self.source.workshop.sections},
+            "session": job.session,
         }
 
     def cited_references(self, venue) -> list:
@@ -141,11 +148,13 @@ class Renderer:
         options = {"pdf_tags": True}
         if product.pdf_standard:
             options["pdf_variant"] = product.pdf_standard.lower()
-        finisher = crop_marks(product.bleed_mm) if product.bleed_mm else None
+        finisher = press_finisher(product.bleed_mm, self.layouts_dir / PRESS_PROFILE) if product.variant == "press" else None
         return rendered.document.write_pdf(finisher=finisher, **options)
 
-    def render(self, job: Job) -> Rendered:
-        """Lay out one job. Raises RenderError naming what went wrong."""
+    def render(self, job: Job, fit_scales: dict[str, float] | None = None) -> Rendered:
+        """Lay out one job, with fit regions' text scaled by `fit_scales`
+        (region name -> scale, via the CSS variables --fit-<name>).
+        Raises RenderError naming what went wrong."""
         stylesheet, color_profiles, problems = self.stylesheet(job.product)
         collector = _Collector()
         WEASYPRINT_LOGGER.addHandler(collector)
@@ -157,10 +166,15 @@ class Renderer:
                 where = f"{error.filename}:{error.lineno}: " if getattr(error, "lineno", None) else ""
                 raise RenderError(f"layout error: {where}{error}") from None
             template_dir = (self.layouts_dir / job.product.template).parent
-            document = HTML(string=html, base_url=template_dir.as_uri() + "/", url_fetcher=self.fetcher).render(
+            stylesheets = [stylesheet]
+            if fit_scales:
+                declarations = "".join(f"--fit-{name}: {scale:.4f};" for name, scale in sorted(fit_scales.items()))
+                stylesheets.append(CSS(string=f":root {{ {declarations} }}", font_config=self.font_config))
+            html_document = HTML(string=html, base_url=template_dir.as_uri() + "/", url_fetcher=self.fetcher)
+            document = html_document.render(
                 font_config=self.font_config,
                 color_profiles=dict(color_profiles),
-                stylesheets=[stylesheet],
+                stylesheets=stylesheets,
                 cache=self.image_cache,
                 pdf_tags=True,
             )
@@ -169,4 +183,4 @@ class Renderer:
         problems = problems + [f"refused to load {url}" for url in self.fetcher.refused] + collector.messages
         if problems:
             raise RenderError("; ".join(dict.fromkeys(problems)))
-        return Rendered(job, document, html)
+        return Rendered(job, document, html_document.etree_element)

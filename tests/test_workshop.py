@@ -1,0 +1,220 @@
+"""The workshop pack: handout editions, quiz, flowchart, certificates and sign-in sheets."""
+
+from __future__ import annotations
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import SOURCE_DIR, files_under, page_texts, pdf_text, printed, run_cli, shipped_source
+
+NAMES = ["Zoë Smith", "Siobhán O'Neill", "Anna Nowak-Wójcik", "Nguyễn Văn An", "محمد"]
+VENUE_IDS = [venue.id for venue in shipped_source().venues]
+
+
+def write_roster(path, rows, header="name,organisation"):
+    path.write_text(header + "\n" + "".join(row + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def answer_text(question, labels) -> str:
+    if question.kind == "true-false":
+        return labels.option_true if question.answer else labels.option_false
+    return question.options[question.answer - 1]
+
+
+# --- handout editions -------------------------------------------------------------------
+
+@pytest.mark.parametrize("venue_id", VENUE_IDS)
+def test_trainer_edition_has_answers_and_session_plan_participant_edition_has_neither(full_build, source, venue_id):
+    venue = source.venue(venue_id)
+    workshop = source.workshop
+    labels = workshop.labels
+    quiz = [*workshop.quiz, *venue.quiz]
+    assert len(quiz) == 10
+    trainer = pdf_text(full_build.pdf(venue_id, "handout-trainer"))
+    participant = pdf_text(full_build.pdf(venue_id, "handout-participant"))
+
+    for question in quiz:
+        assert printed(question.question, trainer) and printed(question.question, participant)
+        assert printed(f"{labels.answer}: {answer_text(question, labels)}. {question.explanation}", trainer)
+        assert not printed(question.explanation, participant)
+    plan_sections = {step.section for plan in workshop.plans for step in plan.steps}
+    for section in workshop.sections:
+        if section.id in plan_sections:
+            assert printed(section.title, trainer)
+        for note in section.facilitator:
+            assert printed(note, trainer) and not printed(note, participant)
+    for marker in (labels.session_plan, labels.answers, labels.facilitator_notes, labels.debrief):
+        assert printed(marker, trainer) and not printed(marker, participant)
+    for plan in workshop.plans:
+        assert printed(f"{plan.minutes} {labels.minutes}", trainer)
+
+
+@pytest.mark.parametrize("venue_id", VENUE_IDS)
+def test_both_editions_carry_objectives_scenarios_flowchart_and_notes(full_build, source, venue_id):
+    venue = source.venue(venue_id)
+    labels = source.workshop.labels
+    for edition in ("handout-participant", "handout-trainer"):
+        text = pdf_text(full_build.pdf(venue_id, edition))
+        assert all(printed(objective.text, text) for objective in source.workshop.objectives)
+        for scenario in venue.scenarios:
+            assert printed(scenario.story, text)
+            assert all(printed(question, text) for question in scenario.questions)
+        assert printed(labels.danger_question, text)
+        for step in venue.flowchart.steps:
+            assert printed(venue.action(step).text, text)
+        assert printed(labels.notes, text)
+        reader = PdfReader(full_build.pdf(venue_id, edition))
+        edition_label = labels.trainer_edition if edition.endswith("trainer") else labels.participant_edition
+        assert printed(edition_label, reader.pages[0].extract_text())
+
+
+def test_trainer_debrief_names_every_scenario_sign(full_build, source):
+    for venue in source.venues:
+        text = pdf_text(full_build.pdf(venue.id, "handout-trainer"))
+        for scenario in venue.scenarios:
+            assert all(printed(point, text) for point in scenario.debrief)
+            assert all(printed(venue.sign(sign_id, source.content).text, text) for sign_id in scenario.signs)
+
+
+def test_flowcharts_differ_by_venue(full_build, source):
+    """The taxi flowchart says to refuse the fare; the hotel one to ask for ID."""
+    taxi, hotel = source.venue("taxi-ranks"), source.venue("hotels")
+    taxi_steps = [taxi.action(step).text for step in taxi.flowchart.steps]
+    hotel_steps = [hotel.action(step).text for step in hotel.flowchart.steps]
+    assert any("fare" in step for step in taxi_steps) and any("ID" in step for step in hotel_steps)
+    taxi_text = pdf_text(full_build.pdf("taxi-ranks", "handout-participant"))
+    hotel_text = pdf_text(full_build.pdf("hotels", "handout-participant"))
+    assert all(printed(step, taxi_text) for step in taxi_steps)
+    assert not any(printed(step, hotel_text) for step in taxi_steps if step not in hotel_steps)
+
+
+# --- the quiz is checked against the content ----------------------------------------------
+
+def test_a_content_change_that_breaks_a_quiz_answer_is_caught(source_copy):
+    content = source_copy / "content.yaml"
+    content.write_text(content.read_text().replace("id: unexplained-money-or-gifts", "id: unexplained-gifts"))
+    workshop_lines = (source_copy / "workshop.yaml").read_text().splitlines()
+    line = next(number for number, text in enumerate(workshop_lines, 1) if "tests: unexplained-money-or-gifts" in text)
+    result = run_cli("check", "--no-render", "--source", "source")
+    assert result.exit_code == 1
+    assert (f'source/workshop.yaml:{line}:12: quiz[3].tests: refers to the content item '
+            f'"unexplained-money-or-gifts", which does not exist') in result.stderr
+
+
+def test_a_venue_quiz_must_make_ten_questions(source_copy):
+    path = source_copy / "venues" / "hotels.yaml"
+    text = path.read_text()
+    start = text.index("  - id: hotel-ask-for-id")
+    end = text.index("\nflowchart:")
+    path.write_text(text[:start] + text[end + 1:])
+    result = run_cli("check", "--no-render", "--source", "source")
+    assert result.exit_code == 1
+    assert "quiz: has 2 questions; with the 7 core questions the quiz must have 10" in result.stderr
+
+
+def test_a_multiple_choice_answer_must_name_an_option(source_copy):
+    path = source_copy / "workshop.yaml"
+    lines = path.read_text().splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if line.strip() == "answer: 1")
+    lines[index] = lines[index].replace("answer: 1", "answer: 7")
+    path.write_text("".join(lines))
+    result = run_cli("check", "--no-render", "--source", "source")
+    assert result.exit_code == 1
+    assert "answer: must be the number of the right option (1 for the first)" in result.stderr
+
+
+# --- certificates ------------------------------------------------------------------------
+
+def test_one_certificate_per_attendee_with_their_name(tmp_path):
+    roster = write_roster(tmp_path / "session.csv", [f'"{name}",Test Venue Ltd' for name in NAMES])
+    out = tmp_path / "roster-out"
+    result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", roster, "--venue", "taxi-ranks",
+                     "--date", "2026-11-25", "--trainer", "Sam Trainer", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    assert files_under(out) == {"certificates.pdf"}
+    reader = PdfReader(out / "certificates.pdf")
+    assert len(reader.pages) == len(NAMES)
+    for page, name in zip(page_texts(out / "certificates.pdf"), NAMES):
+        assert printed(name, page), (name, page)
+        assert printed("Taxi ranks and taxis", page) and printed("25 November 2026", page)
+        assert printed("Sam Trainer", page)
+    width, height = (float(value) * 25.4 / 72 for value in reader.pages[0].mediabox[2:])
+    assert abs(width - 297) < 0.2 and abs(height - 210) < 0.2
+    # Personal data stays in the roster's folder: not in messages, not in file names.
+    for name in NAMES:
+        assert name not in result.stderr + result.stdout
+    assert not (tmp_path / "output").exists()
+
+
+def test_names_never_reach_the_build_manifest(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    roster = write_roster(tmp_path / "people.csv", ['"Zoë Smith",'])
+    result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", roster, "--venue", "hotels",
+                     "--date", "2026-11-25", "--trainer", "Sam")
+    assert result.exit_code == 0, result.stderr
+    assert files_under(tmp_path / "output") == {"roster-people/certificates.pdf"}
+    assert not (tmp_path / "output" / "manifest.json").exists()
+
+
+# --- sign-in sheets ------------------------------------------------------------------------
+
+def test_sign_in_sheet_prefilled_from_a_roster(tmp_path):
+    roster = write_roster(tmp_path / "session.csv", [f'"{name}",' for name in NAMES])
+    out = tmp_path / "out"
+    result = run_cli("sign-in", "--source", SOURCE_DIR, "--venue", "gyms", "--date", "2026-12-01",
+                     "--roster", roster, "--rows", "12", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    text = pdf_text(out / "sign-in.pdf")
+    assert all(printed(name, text) for name in NAMES)
+    assert printed("1 December 2026", text) and printed("Gyms", text)
+    assert printed("12", text) and not printed(" 13 ", text.replace("\n", " "))
+
+
+def test_blank_sign_in_sheet_has_the_rows_asked_for(tmp_path):
+    out = tmp_path / "out"
+    result = run_cli("sign-in", "--source", SOURCE_DIR, "--venue", "parks", "--date", "2026-12-01",
+                     "--rows", "25", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    numbers = {word for word in pdf_text(out / "sign-in.pdf").split() if word.isdigit()}
+    assert {str(row) for row in range(1, 26)} <= numbers
+    assert "26" not in numbers
+
+
+# --- roster errors -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("content, expected", [
+    ("organisation\nGrand Hotel\n", "session.csv:1: name: column is missing. Add a column headed name"),
+    ("name,organisation\nZoë Smith,Hotel\n,Hotel\n", "session.csv:3: name: is empty"),
+    ("name,organisation\nZoë Smith,Hotel\nAl Jones,\nzoë smith,hotel\n", "session.csv:4: repeats row 2"),
+    ("name,organisation,date\nZoë Smith,Hotel,25/11/2026\n",
+     'session.csv:2: date: "25/11/2026" is not a date written as YYYY-MM-DD'),
+    ("name,organisaton\nZoë Smith,Hotel\n", "session.csv:1: organisaton: is not a known column"),
+], ids=["missing-column", "empty-name", "duplicate-row", "bad-date", "unknown-column"])
+def test_roster_errors_name_their_row(tmp_path, content, expected, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "session.csv").write_text(content, encoding="utf-8")
+    result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", "session.csv", "--venue", "hotels",
+                     "--date", "2026-11-25", "--trainer", "Sam", "--out", "out")
+    assert result.exit_code == 1
+    assert expected in result.stderr
+    assert "nothing was written" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_roster_that_is_not_utf8_names_its_row(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "session.csv").write_bytes("name\nAl Jones\nZo\u00eb Smith\n".encode("latin-1"))
+    result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", "session.csv", "--venue", "hotels",
+                     "--date", "2026-11-25", "--trainer", "Sam", "--out", "out")
+    assert result.exit_code == 1
+    assert 'session.csv:3: is not UTF-8 text. Save it from your spreadsheet as "CSV UTF-8"' in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_session_date_is_a_usage_error(tmp_path):
+    roster = write_roster(tmp_path / "session.csv", ["Al Jones,"])
+    result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", roster, "--venue", "hotels",
+                     "--date", "2026-13-01", "--trainer", "Sam", "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "is not a date written as YYYY-MM-DD" in result.stderr
