@@ -68,14 +68,23 @@ class BuildResult:
         return sum(result.report.pages for result in self.results if result.report and not result.error)
 
 
+def _overset_problem(name: str, region, at: str = "") -> str:
+    if region.lost_characters:
+        return (f"overset: region \"{name}\" loses {region.lost_characters} characters past the edge of "
+                f"the page{at}: shorten the text")
+    return (f"overset: region \"{name}\" needs {region.needed_mm:.1f} mm, has {region.has_mm:.1f} mm{at}: "
+            f"shorten the text by about {_shortfall(region)}")
+
+
 def fit(renderer: Renderer, job: Job) -> tuple[Rendered, dict[str, float], list[str]]:
     """Lay out a job so that every fit region's content fits its box.
 
     A region that is overset is shrunk by bisection on its scale, down to the
     larger of the layout's `data-fit-min` and the scale that would take its
-    smallest text to the product's minimum size. Returns the final layout, the
-    scales applied and, for a region that cannot fit even then, a problem
-    naming how much room it needs."""
+    smallest text to the product's minimum size. Regions that may not shrink
+    (`data-fit-min="1"`) are only checked, once the others have been fitted.
+    Returns the final layout, the scales applied and, for each region that
+    cannot fit, a problem naming how much room it needs."""
     base = job.product.base_format
     if base:
         # A derived layout (the card sheet) places copies of its base layout:
@@ -84,34 +93,28 @@ def fit(renderer: Renderer, job: Job) -> tuple[Rendered, dict[str, float], list[
         if scales is None:
             _, scales, _ = fit(renderer, Job(job.venue_id, base.key))
         rendered = renderer.render(job, scales)
-        measured = measure_regions(rendered.document)
-        problems = [f"overset: region \"{name}\" needs {region.needed_mm:.1f} mm, has {region.has_mm:.1f} mm"
-                    for name, region in measured.items() if not region.fits]
-        return rendered, scales, problems
+        return rendered, scales, [_overset_problem(name, region)
+                                  for name, region in measure_regions(rendered.document).items() if not region.fits]
     rendered = renderer.render(job)
     measured = measure_regions(rendered.document)
-    overset = [name for name, region in measured.items() if not region.fits]
-    if not overset:
+    if all(region.fits for region in measured.values()):
         renderer.fit_scales[(job.venue_id, job.format_key)] = {}
         return rendered, {}, []
     minimums = fit_regions(rendered.html_root)
     scales: dict[str, float] = {}
     problems = []
-    for name in overset:
-        region = measured[name]
-        floor = minimums.get(name, 1.0)
+    reported = set()
+    for name, region in measured.items():
+        if region.fits or minimums.get(name, 1.0) >= 1.0:
+            continue
+        floor = minimums[name]
         if region.smallest_pt:
             floor = max(floor, job.product.min_text_pt / region.smallest_pt)
         at_floor = measure_regions(renderer.render(job, {**scales, name: floor}).document)[name]
         if not at_floor.fits:
             smallest = f"{region.smallest_pt * floor:.1f} pt" if region.smallest_pt else "its smallest size"
-            if at_floor.lost_characters:
-                problems.append(f"overset: region \"{name}\" loses {at_floor.lost_characters} characters past "
-                                f"the edge of the page even with its text at {smallest}: shorten the text")
-            else:
-                problems.append(f"overset: region \"{name}\" needs {at_floor.needed_mm:.1f} mm, has "
-                                f"{at_floor.has_mm:.1f} mm even with its text at {smallest}: "
-                                f"shorten the text by about {_shortfall(at_floor)}")
+            problems.append(_overset_problem(name, at_floor, f" even with its text at {smallest}"))
+            reported.add(name)
             scales[name] = floor
             continue
         low, high = floor, 1.0  # low fits, high does not
@@ -123,7 +126,10 @@ def fit(renderer: Renderer, job: Job) -> tuple[Rendered, dict[str, float], list[
                 high = middle
         scales[name] = round(low, 4)
     renderer.fit_scales[(job.venue_id, job.format_key)] = scales
-    return renderer.render(job, scales), scales, problems
+    rendered = renderer.render(job, scales)
+    problems += [_overset_problem(name, region) for name, region in measure_regions(rendered.document).items()
+                 if not region.fits and name not in reported]
+    return rendered, scales, problems
 
 
 def _shortfall(region) -> str:

@@ -9,6 +9,8 @@ in CMYK registration colour, in a slug outside the bleed.
 
 from __future__ import annotations
 
+import re
+import uuid
 import zlib
 from functools import lru_cache
 from pathlib import Path
@@ -63,11 +65,26 @@ def embed_profile_as_shipped(document, pdf: pydyf.PDF, profile: Path) -> None:
         stream.extra["Filter"] = "/FlateDecode"
 
 
+def stable_document_id(document, pdf: pydyf.PDF) -> None:
+    """WeasyPrint gives a PDF/X file a random XMP DocumentID (and so a random
+    /ID, a hash of the file): the same inputs would never give the same bytes.
+    Derive it from what the document is instead."""
+    reference = pdf.catalog.get("Metadata")
+    if not reference:
+        return
+    stream = pdf.objects[int(reference.split()[0])]
+    xmp = b"".join(part if isinstance(part, bytes) else str(part).encode() for part in stream.stream)
+    name = f"make-materials:{document.metadata.title}:{document.metadata.modified}"
+    stable = f"xmp.did:{uuid.uuid5(uuid.NAMESPACE_URL, name)}".encode()
+    stream.stream = [re.sub(rb"xmp\.did:[0-9a-f-]{36}", stable, xmp)]
+
+
 def press_finisher(bleed_mm: float, profile: Path):
-    """A WeasyPrint finisher for press files: the profile as shipped, and a
-    slug with crop marks round every page (see crop_marks)."""
+    """A WeasyPrint finisher for press files: the profile as shipped, a stable
+    document id, and a slug with crop marks round every page."""
     def finish(document, pdf: pydyf.PDF) -> None:
         embed_profile_as_shipped(document, pdf, profile)
+        stable_document_id(document, pdf)
         crop_marks(pdf, bleed_mm)
     return finish
 

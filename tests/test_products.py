@@ -28,7 +28,8 @@ SPEC = {
     "poster-a4-press": (210, 297, 1, 1, 3),
     "wallet-card": (85.60, 53.98, 2, 2, 0),
     "wallet-cards-sheet-a4": (210, 297, 2, 2, 0),
-    "handout": (210, 297, 3, 40, 0),
+    "handout-participant": (210, 297, 3, 40, 0),
+    "handout-trainer": (210, 297, 3, 40, 0),
 }
 SIZE_TOLERANCE_MM = 0.2
 EMERGENCY = "999"
@@ -158,18 +159,22 @@ def unrepealed_59a(text: str) -> list[str]:
     return [sentence for sentence in sentences if "59A" in sentence and "repealed" not in sentence]
 
 
-@pytest.mark.parametrize("venue_id", VENUE_IDS)
-def test_handout_text(full_build, source, venue_id):
+HANDOUTS = [pytest.param(venue_id, fmt.key, id=f"{venue_id}-{fmt.key}")
+            for venue_id in VENUE_IDS for fmt in PRODUCT_FORMATS if fmt.kind == "handout"]
+
+
+@pytest.mark.parametrize("venue_id, format_key", HANDOUTS)
+def test_handout_text(full_build, source, venue_id, format_key):
     venue = source.venue(venue_id)
-    text = pdf_text(full_build.pdf(venue_id, "handout"))
+    text = pdf_text(full_build.pdf(venue_id, format_key))
     expected = [*(sign.text for sign in source.content.signs), *(sign.text for sign in venue.signs),
                 CURRENT_LAW, source.content.law_history, source.organisation.phone]
     assert _missing(expected, text) == []
 
 
-@pytest.mark.parametrize("venue_id", VENUE_IDS)
-def test_handout_never_presents_section_59a_as_current(full_build, venue_id):
-    assert unrepealed_59a(pdf_text(full_build.pdf(venue_id, "handout"))) == []
+@pytest.mark.parametrize("venue_id, format_key", HANDOUTS)
+def test_handout_never_presents_section_59a_as_current(full_build, venue_id, format_key):
+    assert unrepealed_59a(pdf_text(full_build.pdf(venue_id, format_key))) == []
 
 
 @pytest.mark.parametrize("text, flagged", [
@@ -236,15 +241,7 @@ def test_manifest_matches_the_files(full_build, source):
         assert (entry["product"], entry["format"]) == (fmt.kind, fmt.format), entry["file"]
 
 
-NOT_REPRODUCIBLE = ("BUG: press files differ from build to build: WeasyPrint writes a random xmpMM:DocumentID "
-                    "(uuid4) into PDF/X metadata (and so a different /ID), and the embedded output-intent ICC "
-                    "profile's bytes depend on how many press files the same process made before (see "
-                    "test_press.py::test_every_press_file_embeds_the_same_profile)")
-
-
-@pytest.mark.parametrize("format_key", [
-    pytest.param(fmt.key, marks=[pytest.mark.xfail(strict=True, reason=NOT_REPRODUCIBLE)] if fmt.variant == "press"
-                 else []) for fmt in PRODUCT_FORMATS])
+@pytest.mark.parametrize("format_key", [fmt.key for fmt in PRODUCT_FORMATS])
 def test_a_rebuild_is_byte_identical(full_build, hotels_build, format_key):
     """Same source, same layouts: the same bytes (HarfBuzz subsetting, fixed dates),
     whatever else is built with it (here: one venue, one variant at a time)."""
