@@ -7,6 +7,7 @@ to stderr. Exit codes: 0 ok, 1 a content or render problem, 2 a usage error.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -55,6 +56,20 @@ def say(message: str = "") -> None:
     click.echo(message, err=True)
 
 
+@contextlib.contextmanager
+def user_errors(out_dir: Path | None = None):
+    """A user's mistake (in the source, a layout, or where to write) ends the
+    command with a clear message and status 1, never a traceback."""
+    try:
+        yield
+    except SourceError as error:
+        fail_on_source_error(error)
+    except RenderError as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"cannot write to {error.filename or out_dir}: {error.strerror}") from None
+
+
 def fail_on_source_error(error: SourceError) -> None:
     count = len(error.problems)
     for problem in error.problems:
@@ -101,14 +116,8 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
                 f"  {result.seconds:.2f} s")
         report_problems(result)
 
-    try:
+    with user_errors(out_dir):
         outcome = run_build(source_dir, layouts_dir, out_dir, venue_ids, kinds, variants, progress)
-    except SourceError as error:
-        fail_on_source_error(error)
-    except RenderError as error:
-        raise click.ClickException(str(error)) from None
-    except OSError as error:
-        raise click.ClickException(f"cannot write to {error.filename or out_dir}: {error.strerror}") from None
     built = len(outcome.results) - len(outcome.failed)
     say(f"Built {built} file{'s' if built != 1 else ''} ({outcome.pages} pages) in {outcome.seconds:.1f} s "
         f"into {out_dir}/")
@@ -143,16 +152,12 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
     the file they belong to; the exit status is 1 if any file would fail.
     """
     require_known_venues(source_dir, venue_ids)
-    try:
+    with user_errors():
         if not render:
             source = load_source(source_dir)
             say(f"The source is valid: {len(source.venues)} venues.")
             return
         outcome = run_build(source_dir, layouts_dir, None, venue_ids, kinds, variants)
-    except SourceError as error:
-        fail_on_source_error(error)
-    except RenderError as error:
-        raise click.ClickException(str(error)) from None
     for result in outcome.results:
         if result.problems or result.warnings:
             say(result.job.output_path)
@@ -166,10 +171,8 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
 @source_option
 def list_(source_dir: Path) -> None:
     """List the venues and the products made for each (to stdout)."""
-    try:
+    with user_errors():
         source = load_source(source_dir)
-    except SourceError as error:
-        fail_on_source_error(error)
     click.echo("Venues:")
     for venue in source.venues:
         click.echo(f"  {venue.id:<18} {venue.name}")
@@ -210,14 +213,8 @@ def _roster_out(out_dir: Path | None, roster: Path | None) -> Path:
 
 
 def _make_roster_file(source_dir: Path, layouts_dir: Path, job: Job, out_dir: Path) -> None:
-    try:
+    with user_errors(out_dir):
         result = make_roster_file(source_dir, layouts_dir, job, out_dir)
-    except SourceError as error:
-        fail_on_source_error(error)
-    except RenderError as error:
-        raise click.ClickException(str(error)) from None
-    except OSError as error:
-        raise click.ClickException(f"cannot write to {error.filename or out_dir}: {error.strerror}") from None
     report_problems(result)
     if result.problems:
         raise click.ClickException(f"{job.product.title} could not be made; nothing was written")
