@@ -31,6 +31,13 @@ def long_date(value: dt.date) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
+def no_widow(text: str) -> str:
+    """Join the last two words with a no-break space, so a headline never ends
+    with one short word alone on its last line."""
+    head, space, last = text.rpartition(" ")
+    return f"{head}\u00a0{last}" if space and len(last) < 10 else text
+
+
 class _Collector(logging.Handler):
     """Keeps WeasyPrint's warnings: an ignored CSS rule or a font that failed to
     load must fail the job, not pass silently into print."""
@@ -67,6 +74,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.jinja.filters["long_date"] = long_date
+        self.jinja.filters["no_widow"] = no_widow
 
     def layout_for(self, template: str, venue_id: str) -> str:
         """The venue's own version of a product layout if it has one, else the layout."""
