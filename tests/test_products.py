@@ -10,8 +10,8 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DictionaryObject, NameObject
 
-from conftest import (box_mm, files_under, font_problems, normalise, page_size_mm, page_texts,
-                      pdf_reader, pdf_text, printed, read_manifest, run_cli, shipped_source, trim_size_mm,
+from conftest import (box_mm, darkest, files_under, font_problems, normalise, page_size_mm, page_texts,
+                      pdf_reader, pdf_text, printed, read_manifest, render_page, run_cli, shipped_source, trim_size_mm,
                       venue_format_params)
 from materials.jobs import PRODUCT_FORMATS
 from materials.model import load_source
@@ -248,3 +248,20 @@ def test_a_rebuild_is_byte_identical(full_build, hotels_build, format_key):
     variant = next(fmt.variant for fmt in PRODUCT_FORMATS if fmt.key == format_key)
     again = hotels_build(variant).pdf("hotels", format_key)
     assert again.read_bytes() == full_build.pdf("hotels", format_key).read_bytes(), format_key
+
+
+OFFICE_POSTERS = [pytest.param(venue_id, fmt.key, id=f"{venue_id}-{fmt.key}") for venue_id in VENUE_IDS
+                  for fmt in PRODUCT_FORMATS if fmt.kind == "poster" and fmt.variant == "office"]
+OFFICE_MARGIN_MM = 8
+
+
+@pytest.mark.parametrize("venue_id, format_key", OFFICE_POSTERS)
+def test_office_posters_print_nothing_near_the_paper_edge(full_build, venue_id, format_key):
+    """Desktop printers cannot print to the edge: nothing within 8 mm of it, and
+    the design does reach close to that margin (so this test can fail)."""
+    pixels, _ = render_page(full_build.pdf(venue_id, format_key), 0, 72)
+    ink = darkest(pixels) < 250
+    margin = round(OFFICE_MARGIN_MM / 25.4 * 72)
+    assert not ink[:margin].any() and not ink[-margin:].any()
+    assert not ink[:, :margin].any() and not ink[:, -margin:].any()
+    assert ink[:, margin:margin * 2].any(), "the design leaves more than twice the margin"
