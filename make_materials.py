@@ -96,8 +96,11 @@ def cli() -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("output"),
               show_default=True, help="Folder the PDFs and manifest.json are written to.")
 @selection_options
+@click.option("--area", "area_id", metavar="ID", default=None,
+              help="Print this council area's reporting contacts (source/areas/ID.yaml) instead of the "
+                   "write-in space; files go to OUT/ID/<venue>/.")
 def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...],
-          kinds: tuple[str, ...], variants: tuple[str, ...]) -> None:
+          kinds: tuple[str, ...], variants: tuple[str, ...], area_id: str | None) -> None:
     """Render the PDFs into --out, with a manifest.json listing each file.
 
     Each file is checked (page size, page count, text size, fonts) before it is
@@ -106,6 +109,10 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     command exits with status 1.
     """
     require_known_venues(source_dir, venue_ids)
+    known_areas = sorted(path.stem for path in (source_dir / "areas").glob("*.yaml"))
+    if area_id and area_id not in known_areas:
+        raise click.BadParameter(f"unknown area {area_id}; choose from: {', '.join(known_areas) or '(none)'}",
+                                 param_hint="--area")
 
     def progress(number: int, total: int, result: JobResult) -> None:
         if result.error:
@@ -117,7 +124,7 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
         report_problems(result)
 
     with user_errors(out_dir):
-        outcome = run_build(source_dir, layouts_dir, out_dir, venue_ids, kinds, variants, progress)
+        outcome = run_build(source_dir, layouts_dir, out_dir, venue_ids, kinds, variants, progress, area_id)
     built = len(outcome.results) - len(outcome.failed)
     say(f"Built {built} file{'s' if built != 1 else ''} ({outcome.pages} pages) in {outcome.seconds:.1f} s "
         f"into {out_dir}/")

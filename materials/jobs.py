@@ -111,6 +111,7 @@ class Job:
     venue_id: str
     format_key: str
     session: Session | None = None
+    area_id: str | None = None  # a council area's own reporting contacts (source/areas/)
 
     @property
     def product(self) -> ProductFormat:
@@ -121,6 +122,8 @@ class Job:
         """Where the file goes, relative to the output folder (always '/'-separated)."""
         if self.session:
             return self.product.filename  # a roster's products go in the roster's own folder
+        if self.area_id:
+            return f"{self.area_id}/{self.venue_id}/{self.product.filename}"
         return f"{self.venue_id}/{self.product.filename}"
 
     def __str__(self) -> str:
@@ -128,9 +131,10 @@ class Job:
 
 
 def plan_jobs(source: Source, venue_ids: tuple[str, ...] = (), kinds: tuple[str, ...] = (),
-              variants: tuple[str, ...] = ()) -> list[Job]:
-    """Every job for the chosen venues, product kinds and variants (all when none are chosen)."""
+              variants: tuple[str, ...] = (), area_id: str | None = None) -> list[Job]:
+    """Every job for the chosen venues, product kinds and variants (all when none
+    are chosen), with an area's contacts when one is given."""
     venues = [venue for venue in source.venues if not venue_ids or venue.id in venue_ids]
     formats = [fmt for fmt in PRODUCT_FORMATS
                if (not kinds or fmt.kind in kinds) and (not variants or fmt.variant in variants)]
-    return [Job(venue.id, fmt.key) for venue in venues for fmt in formats]
+    return [Job(venue.id, fmt.key, area_id=area_id) for venue in venues for fmt in formats]

@@ -248,6 +248,28 @@ class Organisation(Strict):
     local_contact: LocalContact
 
 
+# An address a QR code points to: https only, no spaces.
+WebAddress = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https://[^\s/]+\.[^\s]+$",
+                                              max_length=200)]
+
+
+class AreaContact(Strict):
+    name: Text
+    number: PhoneNumber
+    hours: Text | None = None
+
+
+class Area(Strict):
+    """A council area's own reporting contacts (source/areas/<id>.yaml)."""
+    id: Id
+    council: Text
+    children_services: AreaContact
+    out_of_hours: AreaContact | None = None
+    web: WebAddress | None = None
+    reviewed: dt.date
+    source: Text
+
+
 class Adapted(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     from_venue: Id = Field(alias="from")
@@ -296,15 +318,19 @@ class Source:
     """Everything in `source/`, validated: what every job renders from."""
 
     def __init__(self, content: Content, organisation: Organisation, workshop: Workshop, venues: list[Venue],
-                 files: dict[str, Path]):
+                 files: dict[str, Path], areas: list[Area] | None = None):
         self.content = content
         self.organisation = organisation
         self.workshop = workshop
+        self.areas = areas or []
         self.venues = venues
         self.files = files  # display path -> file, for the job keys of later stages
 
     def venue(self, venue_id: str) -> Venue:
         return next(venue for venue in self.venues if venue.id == venue_id)
+
+    def area(self, area_id: str) -> Area:
+        return next(area for area in self.areas if area.id == area_id)
 
     def reference(self, reference_id: str) -> Reference:
         return next(ref for ref in self.content.references if ref.id == reference_id)
@@ -333,6 +359,7 @@ _PATTERN_HINTS = {
     ID_PATTERN: ("is not a valid id", "Use lowercase letters, digits and single hyphens, e.g. unexplained-money-or-gifts"),
     PhoneNumber.__metadata__[0].pattern: ("is not a phone number", 'Write digits and spaces only, in quotes, e.g. "0808 800 5000"'),
     Colour.__metadata__[0].pattern: ("is not a colour", 'Write it as "#" and six hex digits, in quotes, e.g. "#1B3A5C"'),
+    WebAddress.__metadata__[0].pattern: ("is not a web address", "Write it in full, starting https://"),
 }
 
 
@@ -464,6 +491,20 @@ def load_source(source_dir: Path) -> Source:
         if venue:
             venue_files.append((loaded, venue))
 
+    areas: list[Area] = []
+    for path in sorted((source_dir / "areas").glob("*.yaml")):
+        loaded = read(path)
+        if loaded is None:
+            continue
+        if not re.match(ID_PATTERN, path.stem):
+            problems.append(SourceProblem(loaded.display_path, None, None, "", f'"{path.stem}" is not a valid area id',
+                                          "Name the file with lowercase letters, digits and hyphens"))
+            continue
+        area, found = _validate(Area, loaded, extra={"id": path.stem})
+        problems.extend(found)
+        if area:
+            areas.append(area)
+
     if content and content_file:
         problems.extend(_check_content(content, content_file))
         if workshop and workshop_file:
@@ -482,7 +523,7 @@ def load_source(source_dir: Path) -> Source:
     place_order = {place.id: index for index, place in enumerate(content.places)}
     venues = sorted((venue for _, venue in venue_files),
                     key=lambda venue: (place_order.get(venue.id, len(place_order)), venue.id))
-    return Source(content, organisation, workshop, venues, files)
+    return Source(content, organisation, workshop, venues, files, areas)
 
 
 def _check_content(content: Content, loaded: LoadedFile) -> list[SourceProblem]:

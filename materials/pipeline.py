@@ -167,6 +167,7 @@ def manifest_entry(result: JobResult, source: Source) -> dict:
         "file": job.output_path,
         "venue": job.venue_id,
         "venue_name": source.venue(job.venue_id).name,
+        "area": job.area_id,
         "product": job.product.kind,
         "format": job.product.format,
         "variant": job.product.variant,
@@ -189,7 +190,7 @@ def manifest_entry(result: JobResult, source: Source) -> dict:
 
 def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: tuple[str, ...] = (),
           kinds: tuple[str, ...] = (), variants: tuple[str, ...] = (),
-          progress: Callable[[int, int, JobResult], None] | None = None) -> BuildResult:
+          progress: Callable[[int, int, JobResult], None] | None = None, area_id: str | None = None) -> BuildResult:
     """Make every chosen file. With `out_dir` None, nothing is written (a dry run).
 
     Raises SourceError before anything is written when the source is invalid.
@@ -198,7 +199,7 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
     started = time.perf_counter()
     source = load_source(source_dir)
     require_harfbuzz_subset()
-    jobs = plan_jobs(source, venue_ids, kinds, variants)
+    jobs = plan_jobs(source, venue_ids, kinds, variants, area_id)
     renderer = Renderer(source, layouts_dir)
     outcome = BuildResult()
     manifest = read_manifest(out_dir) if out_dir else {}

@@ -50,6 +50,18 @@ class _Collector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+@dataclass(frozen=True)
+class LocalReporting:
+    """Where staff report locally: an area's children's services, or the
+    organisation's contact (whose number may be left blank to write in)."""
+
+    name: str
+    number: str | None
+    hours: str | None = None
+    out_of_hours: object | None = None  # model.AreaContact
+    council: str | None = None
+
+
 @dataclass
 class Rendered:
     job: Job
@@ -117,7 +129,15 @@ class Renderer:
         content = self.source.content
         venue = self.source.venue(job.venue_id)
         product = job.product
+        if job.area_id:
+            area = self.source.area(job.area_id)
+            local = LocalReporting(area.children_services.name, area.children_services.number,
+                                   area.children_services.hours, area.out_of_hours, area.council)
+        else:
+            contact = self.source.organisation.local_contact
+            local = LocalReporting(contact.name, contact.number)
         return {
+            "local": local,
             "content": content,
             "headings": content.headings,
             "organisation": self.source.organisation,
