@@ -67,14 +67,15 @@ def user_errors(out_dir: Path | None = None):
     except RenderError as error:
         raise click.ClickException(str(error)) from None
     except OSError as error:
-        raise click.ClickException(f"cannot write to {error.filename or out_dir}: {error.strerror}") from None
+        doing = "cannot write to" if out_dir else "cannot read"
+        raise click.ClickException(f"{doing} {error.filename or out_dir}: {error.strerror}") from None
 
 
-def fail_on_source_error(error: SourceError) -> None:
+def fail_on_source_error(error: SourceError, what: str = "the source") -> None:
     count = len(error.problems)
     for problem in error.problems:
         say(f"error: {problem}")
-    raise click.ClickException(f"the source has {count} problem{'s' if count != 1 else ''}; nothing was written")
+    raise click.ClickException(f"{what} has {count} problem{'s' if count != 1 else ''}; nothing was written")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -233,9 +234,7 @@ def _read_roster(roster: Path) -> tuple:
     try:
         return tuple(read_roster(roster))
     except SourceError as error:
-        for problem in error.problems:
-            say(f"error: {problem}")
-        raise click.ClickException("the roster has problems; nothing was written") from None
+        fail_on_source_error(error, "the roster")
 
 
 @cli.command()
@@ -253,6 +252,7 @@ def certificates(source_dir: Path, layouts_dir: Path, roster: Path, venue_id: st
     the date, the trainer and the topics covered. Roster problems are listed
     with their row numbers, and nothing is written until they are fixed.
     """
+    require_known_venues(source_dir, (venue_id,))
     session = Session(date, trainer.strip(), _read_roster(roster))
     out_dir = _roster_out(out_dir, roster)
     _make_roster_file(source_dir, layouts_dir, Job(venue_id, "certificates", session), out_dir)
@@ -270,6 +270,7 @@ def certificates(source_dir: Path, layouts_dir: Path, roster: Path, venue_id: st
 def sign_in(source_dir: Path, layouts_dir: Path, venue_id: str, date, out_dir: Path | None, roster: Path | None,
             rows: int, trainer: str | None) -> None:
     """Make an A4 attendance sheet for a session: name, organisation, signature."""
+    require_known_venues(source_dir, (venue_id,))
     attendees = _read_roster(roster) if roster else ()
     session = Session(date, trainer.strip() if trainer else None, attendees, max(rows - len(attendees), 0))
     _make_roster_file(source_dir, layouts_dir, Job(venue_id, "sign-in", session), _roster_out(out_dir, roster))

@@ -37,7 +37,7 @@ class ProjectFetcher(URLFetcher):
         super().__init__(allowed_protocols=["file", FONT_SCHEME])
         self.layouts_dir = layouts_dir.resolve()
         self.refused: list[str] = []   # what a layout tried to load and was refused
-        self.loaded: set[Path] = set()  # every file served, for job keys
+        self.loaded: set[Path] = set()  # every file served: preflight reads the fonts among them
 
     def resolve(self, url: str) -> Path:
         parts = urlsplit(url)

@@ -121,7 +121,8 @@ class Job:
     def output_path(self) -> str:
         """Where the file goes, relative to the output folder (always '/'-separated)."""
         if self.session:
-            return self.product.filename  # a roster's products go in the roster's own folder
+            # In the roster's own folder, named for the session (never for a person).
+            return f"{self.product.key}-{self.venue_id}-{self.session.date.isoformat()}.pdf"
         if self.area_id:
             return f"{self.area_id}/{self.venue_id}/{self.product.filename}"
         return f"{self.venue_id}/{self.product.filename}"

@@ -92,7 +92,11 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (index,)) for index, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, TypeError, OverflowError) as error:
+            # e.g. `reviewed: 2026-02-30`: YAML reads it as a date that does not exist.
+            raise _Problem(node, path, f"cannot be read: {error}", "Check the value, or put it in quotes") from None
 
 
 def load_yaml(file: Path, display_path: str) -> tuple[LoadedFile | None, list[SourceProblem]]:

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from .colour import contrast_ratio, hex_to_rgb
 from .errors import SourceError, SourceProblem
 from .load import FieldPath, LoadedFile, format_field, load_yaml
 
@@ -82,12 +83,9 @@ class Headings(Strict):
     venue_signs: Text
     what_is_offered: Text
     what_to_do: Text
-    who_to_call: Text
     danger_now: Text
     worried: Text
-    local_contact: Text
     write_in: Text
-    national_lines: Text
     contents: Text
     page: Text
     what_is_cse: Text
@@ -202,7 +200,6 @@ class WorkshopLabels(Strict):
     option_false: Text
     answer: Text
     answers: Text
-    your_answer: Text
     notes: Text
     flowchart: Text
     spot: Text
@@ -281,7 +278,7 @@ class PosterChoice(Strict):
 
 
 class CardChoice(Strict):
-    # Five lines is what an ID-1 card front holds at a legible size.
+    # Six short lines is what an ID-1 card front holds at a legible size.
     signs: list[Id] = Field(min_length=1, max_length=6)
     action: Id
 
@@ -318,13 +315,12 @@ class Source:
     """Everything in `source/`, validated: what every job renders from."""
 
     def __init__(self, content: Content, organisation: Organisation, workshop: Workshop, venues: list[Venue],
-                 files: dict[str, Path], areas: list[Area] | None = None):
+                 areas: list[Area] | None = None):
         self.content = content
         self.organisation = organisation
         self.workshop = workshop
         self.areas = areas or []
         self.venues = venues
-        self.files = files  # display path -> file, for the job keys of later stages
 
     def venue(self, venue_id: str) -> Venue:
         return next(venue for venue in self.venues if venue.id == venue_id)
@@ -332,8 +328,6 @@ class Source:
     def area(self, area_id: str) -> Area:
         return next(area for area in self.areas if area.id == area_id)
 
-    def reference(self, reference_id: str) -> Reference:
-        return next(ref for ref in self.content.references if ref.id == reference_id)
 
 
 # --- turning pydantic's errors into plain English --------------------------------
@@ -430,11 +424,9 @@ def _reference_problem(loaded: LoadedFile, path: FieldPath, value: str, what: st
 def load_source(source_dir: Path) -> Source:
     """Load and validate everything in `source_dir`; raise SourceError with every problem."""
     problems: list[SourceProblem] = []
-    files: dict[str, Path] = {}
 
     def read(path: Path) -> LoadedFile | None:
         display = _display(path)
-        files[display] = path
         loaded, found = load_yaml(path, display)
         problems.extend(found)
         return loaded
@@ -523,11 +515,31 @@ def load_source(source_dir: Path) -> Source:
     place_order = {place.id: index for index, place in enumerate(content.places)}
     venues = sorted((venue for _, venue in venue_files),
                     key=lambda venue: (place_order.get(venue.id, len(place_order)), venue.id))
-    return Source(content, organisation, workshop, venues, files, areas)
+    return Source(content, organisation, workshop, venues, areas)
+
+
+# Items the layouts print by id. Renaming one must be reported here, at its
+# place in content.yaml, not later as a layout error in every file.
+LAYOUT_ITEMS = {
+    "actions": ("tell-your-manager", "call-101", "write-it-down"),
+    "routes": ("emergency", "nspcc-helpline", "crimestoppers", "childline"),
+}
 
 
 def _check_content(content: Content, loaded: LoadedFile) -> list[SourceProblem]:
     problems = []
+    for field, required in LAYOUT_ITEMS.items():
+        items = {item.id: item for item in getattr(content, field)}
+        for item_id in required:
+            if item_id not in items:
+                problems.append(SourceProblem(loaded.display_path, *(loaded.locate((field,)) or (None, None)), field,
+                                              f'has no item with the id "{item_id}", which the layouts print',
+                                              "Keep that id when you reword the item"))
+            elif field == "routes" and not items[item_id].number:
+                path = (field, [item.id for item in getattr(content, field)].index(item_id), "number")
+                problems.append(SourceProblem(loaded.display_path, *(loaded.locate(path) or (None, None)),
+                                              format_field(path), "is missing: the products print this number",
+                                              "Add the number"))
     for field in ("offers", "places", "who_it_affects", "signs", "ways", "trafficking", "laws",
                   "actions", "routes", "references"):
         problems += _duplicates(getattr(content, field), loaded, field, field.rstrip("s").replace("_", " "))
@@ -550,23 +562,13 @@ def _check_content(content: Content, loaded: LoadedFile) -> list[SourceProblem]:
     return problems
 
 
-def contrast_ratio(colour_a: str, colour_b: str) -> float:
-    """WCAG 2 contrast ratio of two #RRGGBB colours."""
-    def luminance(colour: str) -> float:
-        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
-        r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-        return 0.2126 * r + 0.7152 * g + 0.0722 * b
-    lighter, darker = sorted((luminance(colour_a), luminance(colour_b)), reverse=True)
-    return (lighter + 0.05) / (darker + 0.05)
-
-
 # Layouts print white text on the venue colour; WCAG AAA asks 7:1 for body text.
 MIN_ACCENT_CONTRAST = 7.0
 
 
 def _check_venue(venue: Venue, loaded: LoadedFile, content: Content, venue_ids: set[str]) -> list[SourceProblem]:
     problems = _duplicates(venue.signs, loaded, "signs", "sign") + _duplicates(venue.actions, loaded, "actions", "action")
-    ratio = contrast_ratio(venue.accent, "#FFFFFF")
+    ratio = contrast_ratio(hex_to_rgb(venue.accent), (1.0, 1.0, 1.0))
     if ratio < MIN_ACCENT_CONTRAST:
         problems.append(SourceProblem(loaded.display_path, *(loaded.locate(("accent",)) or (None, None)), "accent",
                                       f"{venue.accent} gives only {ratio:.1f}:1 contrast with white text, "

@@ -22,6 +22,7 @@ from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 from weasyprint.formatting_structure import boxes
 
+from .colour import contrast_ratio
 from .jobs import ProductFormat
 
 PX_TO_MM = 25.4 / 96
@@ -79,14 +80,6 @@ def _rgb(colour) -> tuple[float, float, float, float]:
         return ((1 - cyan) * (1 - black), (1 - magenta) * (1 - black), (1 - yellow) * (1 - black), colour.alpha)
     red, green, blue = colour.to("srgb").coordinates
     return red, green, blue, colour.alpha
-
-
-def _luminance(rgb) -> float:
-    def linear(channel: float) -> float:
-        channel = min(max(channel, 0.0), 1.0)
-        return channel / 12.92 if channel <= 0.03928 else ((channel + 0.055) / 1.055) ** 2.4
-    red, green, blue = (linear(channel) for channel in rgb[:3])
-    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
 
 
 def _hex(rgb) -> str:
@@ -192,8 +185,9 @@ def fit_regions(html_root) -> dict[str, float]:
 
 # --- the checks -------------------------------------------------------------------
 
-def check_layout(document, html_root, product: ProductFormat) -> PreflightReport:
-    """Every check that reads the laid-out document."""
+def check_layout(document, html_root, product: ProductFormat, quote: bool = True) -> PreflightReport:
+    """Every check that reads the laid-out document. With `quote` False (a
+    roster's products: personal data), messages do not quote the text."""
     pages = document.pages
     report = PreflightReport(len(pages), round(pages[0].width * PX_TO_MM, 2), round(pages[0].height * PX_TO_MM, 2))
     problems = report.problems
@@ -214,21 +208,20 @@ def check_layout(document, html_root, product: ProductFormat) -> PreflightReport
         smallest = min(body, key=lambda run: run.box.style["font_size"])
         report.smallest_text_pt = round(smallest.box.style["font_size"] * PX_TO_PT, 2)
         if report.smallest_text_pt < product.min_text_pt - 0.01:
-            problems.append(f"legibility: {_describe(smallest.element)} \"{_snippet(smallest.box.text)}\" is "
+            problems.append(f"legibility: {_describe(smallest.element)}{_quoted(smallest.box.text, quote)} is "
                             f"{report.smallest_text_pt} pt, below the {product.min_text_pt:g} pt minimum "
                             f"for {product.title}")
 
     failed_contrast = set()
     for run in runs:
         colour = _rgb(run.box.style["color"])
-        lighter, darker = sorted((_luminance(colour), _luminance(run.background)), reverse=True)
-        ratio = (lighter + 0.05) / (darker + 0.05)
+        ratio = contrast_ratio(colour, run.background)
         if report.lowest_contrast is None or ratio < report.lowest_contrast:
             report.lowest_contrast = round(ratio, 2)
         key = (_describe(run.element), _hex(colour), _hex(run.background))
         if ratio < MIN_CONTRAST - 0.005 and key not in failed_contrast:
             failed_contrast.add(key)
-            problems.append(f"contrast: {key[0]} \"{_snippet(run.box.text)}\" is {ratio:.1f}:1 "
+            problems.append(f"contrast: {key[0]}{_quoted(run.box.text, quote)} is {ratio:.1f}:1 "
                             f"({key[1]} on {key[2]}), needs {MIN_CONTRAST:g}:1")
 
     problems.extend(_structure_problems(html_root))
@@ -238,6 +231,11 @@ def check_layout(document, html_root, product: ProductFormat) -> PreflightReport
 def _snippet(text: str, length: int = 40) -> str:
     text = " ".join(text.split())
     return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def _quoted(text: str, quote: bool) -> str:
+    """` "the text"` for a message, or nothing when the text may be personal data."""
+    return f' "{_snippet(text)}"' if quote else ""
 
 
 def _structure_problems(html_root) -> list[str]:
@@ -273,7 +271,7 @@ def _font_facts_of(font_file: Path) -> tuple[str, frozenset[int]]:
     return _font_facts[font_file]
 
 
-def check_glyphs(document, font_files: set[Path], report: PreflightReport) -> None:
+def check_glyphs(document, font_files: set[Path], report: PreflightReport, quote: bool = True) -> None:
     """Every character printed is in the layout's fonts: a missing one would be
     drawn from a system font, or as an empty box."""
     covered = frozenset().union(*(_font_facts_of(path)[1] for path in font_files)) if font_files else frozenset()
@@ -285,7 +283,8 @@ def check_glyphs(document, font_files: set[Path], report: PreflightReport) -> No
                 if not character.isspace() and ord(character) not in covered and character not in missing:
                     missing[character] = _snippet(run.box.text)
     for character, text in missing.items():
-        report.problems.append(f"glyphs: '{character}' (U+{ord(character):04X}) in \"{text}\" is not in the "
+        where = f' in "{text}"' if quote else ""
+        report.problems.append(f"glyphs: '{character}' (U+{ord(character):04X}){where} is not in the "
                                f"layout's fonts ({families})")
 
 

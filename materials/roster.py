@@ -36,10 +36,11 @@ def parse_date(text: str) -> dt.date:
         raise ValueError(f'"{text}" is not a date written as YYYY-MM-DD') from None
 
 
-def read_roster(path: Path, display: str | None = None) -> list[Attendee]:
+def read_roster(path: Path) -> list[Attendee]:
     """The attendees, in roster order. Raises SourceError listing every problem,
-    each with its row number as a spreadsheet shows it (the header is row 1)."""
-    display = display or str(path)
+    each with its row number as a spreadsheet shows it (the header is row 1).
+    No message quotes a cell: a roster holds personal data."""
+    display = str(path)
     problems: list[SourceProblem] = []
 
     def problem(row: int | None, field: str, message: str, hint: str = "") -> None:
@@ -57,14 +58,25 @@ def read_roster(path: Path, display: str | None = None) -> list[Attendee]:
                                          'Save it from your spreadsheet as "CSV UTF-8"')]) from None
 
     reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return _read_rows(reader, problems, problem)
+    except csv.Error as error:
+        raise SourceError([SourceProblem(display, reader.line_num, None, "", f"is not a readable CSV file ({error})",
+                                         'Save it from your spreadsheet as "CSV UTF-8"')]) from None
+
+
+def _read_rows(reader, problems: list[SourceProblem], problem) -> list[Attendee]:
     header = next(reader, None)
     if not header or not any(cell.strip() for cell in header):
         raise SourceError([SourceProblem(display, 1, None, "", "has no header row",
                                          "The first row must name the columns, e.g. name,organisation")])
     columns = [cell.strip().lower() for cell in header]
     for index, column in enumerate(columns):
+        # A known column is named; anything else may be an attendee's name in a
+        # roster without a header row, so it is referred to by its position.
         if column and column not in COLUMNS:
-            problem(1, column, "is not a known column", f"Use the columns {', '.join(COLUMNS)}")
+            problem(1, f"column {index + 1}", "is not a known column (is the header row missing?)",
+                    f"Head the columns {', '.join(COLUMNS)}")
         elif column and columns.index(column) != index:
             problem(1, column, "appears twice", "Keep one of them")
     if "name" not in columns:

@@ -132,10 +132,11 @@ def test_one_certificate_per_attendee_with_their_name(tmp_path):
     result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", roster, "--venue", "taxi-ranks",
                      "--date", "2026-11-25", "--trainer", "Sam Trainer", "--out", out)
     assert result.exit_code == 0, result.stderr
-    assert files_under(out) == {"certificates.pdf"}
-    reader = PdfReader(out / "certificates.pdf")
+    certificates = "certificates-taxi-ranks-2026-11-25.pdf"  # named for the session, never a person
+    assert files_under(out) == {certificates}
+    reader = PdfReader(out / certificates)
     assert len(reader.pages) == len(NAMES)
-    for page, name in zip(page_texts(out / "certificates.pdf"), NAMES):
+    for page, name in zip(page_texts(out / certificates), NAMES):
         assert printed(name, page), (name, page)
         assert printed("Taxi ranks and taxis", page) and printed("25 November 2026", page)
         assert printed("Sam Trainer", page)
@@ -153,7 +154,7 @@ def test_names_never_reach_the_build_manifest(tmp_path, monkeypatch):
     result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", roster, "--venue", "hotels",
                      "--date", "2026-11-25", "--trainer", "Sam")
     assert result.exit_code == 0, result.stderr
-    assert files_under(tmp_path / "output") == {"roster-people/certificates.pdf"}
+    assert files_under(tmp_path / "output") == {"roster-people/certificates-hotels-2026-11-25.pdf"}
     assert not (tmp_path / "output" / "manifest.json").exists()
 
 
@@ -165,7 +166,7 @@ def test_sign_in_sheet_prefilled_from_a_roster(tmp_path):
     result = run_cli("sign-in", "--source", SOURCE_DIR, "--venue", "gyms", "--date", "2026-12-01",
                      "--roster", roster, "--rows", "12", "--out", out)
     assert result.exit_code == 0, result.stderr
-    text = pdf_text(out / "sign-in.pdf")
+    text = pdf_text(out / "sign-in-gyms-2026-12-01.pdf")
     assert all(printed(name, text) for name in NAMES)
     assert printed("1 December 2026", text) and printed("Gyms", text)
     assert printed("12", text) and not printed(" 13 ", text.replace("\n", " "))
@@ -176,7 +177,7 @@ def test_blank_sign_in_sheet_has_the_rows_asked_for(tmp_path):
     result = run_cli("sign-in", "--source", SOURCE_DIR, "--venue", "parks", "--date", "2026-12-01",
                      "--rows", "25", "--out", out)
     assert result.exit_code == 0, result.stderr
-    numbers = {word for word in pdf_text(out / "sign-in.pdf").split() if word.isdigit()}
+    numbers = {word for word in pdf_text(out / "sign-in-parks-2026-12-01.pdf").split() if word.isdigit()}
     assert {str(row) for row in range(1, 26)} <= numbers
     assert "26" not in numbers
 
@@ -189,8 +190,10 @@ def test_blank_sign_in_sheet_has_the_rows_asked_for(tmp_path):
     ("name,organisation\nZoë Smith,Hotel\nAl Jones,\nzoë smith,hotel\n", "session.csv:4: repeats row 2"),
     ("name,organisation,date\nZoë Smith,Hotel,25/11/2026\n",
      'session.csv:2: date: "25/11/2026" is not a date written as YYYY-MM-DD'),
-    ("name,organisaton\nZoë Smith,Hotel\n", "session.csv:1: organisaton: is not a known column"),
-], ids=["missing-column", "empty-name", "duplicate-row", "bad-date", "unknown-column"])
+    ("name,organisaton\nZoë Smith,Hotel\n", "session.csv:1: column 2: is not a known column"),
+    ("Zoë Smith,Grand Hotel\nAl Jones,City Taxis\n", "session.csv:1: column 1: is not a known column "
+     "(is the header row missing?)"),
+], ids=["missing-column", "empty-name", "duplicate-row", "bad-date", "unknown-column", "no-header"])
 def test_roster_errors_name_their_row(tmp_path, content, expected, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "session.csv").write_text(content, encoding="utf-8")
@@ -199,6 +202,7 @@ def test_roster_errors_name_their_row(tmp_path, content, expected, monkeypatch):
     assert result.exit_code == 1
     assert expected in result.stderr
     assert "nothing was written" in result.stderr
+    assert "Zoë" not in result.stderr and "Al Jones" not in result.stderr  # personal data
     assert not (tmp_path / "out").exists()
 
 
@@ -218,3 +222,29 @@ def test_a_bad_session_date_is_a_usage_error(tmp_path):
                      "--date", "2026-13-01", "--trainer", "Sam", "--out", tmp_path / "out")
     assert result.exit_code == 2
     assert "is not a date written as YYYY-MM-DD" in result.stderr
+
+
+def test_one_long_name_shrinks_only_its_own_certificate(tmp_path):
+    long_name = "Alexandra " + " ".join(["Montgomery-Fitzwilliam"] * 4)
+    roster = write_roster(tmp_path / "session.csv", ["Ann Lee,", f'"{long_name}",'])
+    out = tmp_path / "out"
+    result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", roster, "--venue", "hotels",
+                     "--date", "2026-11-25", "--trainer", "Sam", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    import pypdfium2 as pdfium
+    document = pdfium.PdfDocument(str(out / "certificates-hotels-2026-11-25.pdf"))
+
+    def name_size(page_index: int, name: str) -> float:
+        text = document[page_index].get_textpage()
+        start = text.get_text_range().index(name[:3])
+        return text.get_charbox(start)[3] - text.get_charbox(start)[1]
+
+    assert name_size(1, long_name) < 0.95 * name_size(0, "Ann Lee")
+
+
+def test_roster_commands_reject_an_unknown_venue_as_a_usage_error(tmp_path):
+    roster = write_roster(tmp_path / "session.csv", ["Al Jones,"])
+    result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", roster, "--venue", "nowhere",
+                     "--date", "2026-11-25", "--trainer", "Sam", "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "unknown venue nowhere" in result.stderr
