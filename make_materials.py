@@ -17,6 +17,7 @@ from materials.errors import RenderError, SourceError
 from materials.jobs import PRODUCT_FORMATS, PRODUCT_KINDS, VARIANTS, Job, Session
 from materials.model import load_source
 from materials.pipeline import JobResult, build as run_build, make_roster_file
+from materials.write import OutputBusy
 from materials.roster import parse_date, read_roster
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -64,7 +65,7 @@ def user_errors(out_dir: Path | None = None):
         yield
     except SourceError as error:
         fail_on_source_error(error)
-    except RenderError as error:
+    except (RenderError, OutputBusy) as error:
         raise click.ClickException(str(error)) from None
     except OSError as error:
         doing = "cannot write to" if out_dir else "cannot read"

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from .jobs import Job, plan_jobs
 from .model import Source, load_source
 from .preflight import PreflightReport, check_fonts, check_glyphs, check_layout, fit_regions, measure_regions
 from .render import Rendered, Renderer
-from .write import atomic_write, read_manifest, write_manifest
+from .write import OutputBusy, atomic_write, output_lock, read_manifest, write_manifest
 
 GENERATOR = "make-materials 0.1"
 
@@ -202,6 +203,12 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
     require_harfbuzz_subset()
     jobs = plan_jobs(source, venue_ids, kinds, variants, area_id)
     renderer = Renderer(source, layouts_dir)
+    with output_lock(out_dir) if out_dir else contextlib.nullcontext():
+        return _build_jobs(jobs, source, renderer, out_dir, progress, started)
+
+
+def _build_jobs(jobs: list[Job], source: Source, renderer: Renderer, out_dir: Path | None, progress,
+                started: float) -> BuildResult:
     outcome = BuildResult()
     manifest = read_manifest(out_dir) if out_dir else {}
     written = False

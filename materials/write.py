@@ -7,12 +7,38 @@ never half of one. The manifest is rewritten the same way, after the files.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
 from pathlib import Path
 
 MANIFEST = "manifest.json"
+
+
+class OutputBusy(Exception):
+    """Another build is writing to the same output folder."""
+
+
+@contextlib.contextmanager
+def output_lock(out_dir: Path):
+    """Hold the output folder for one build at a time: a second build into it
+    stops at once, before it writes anything, instead of interleaving its files
+    and manifest with the first. The lock is the kernel's (flock), so a build
+    that is killed releases it. It is taken on the folder itself, so it
+    leaves no file behind."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    folder = os.open(out_dir, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(folder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputBusy(f"another build is writing to {out_dir}/: wait for it to finish, "
+                             "or build into another folder with --out") from None
+        yield
+    finally:
+        os.close(folder)  # closing releases the lock
 
 
 def atomic_write(path: Path, data: bytes) -> None:

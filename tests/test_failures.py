@@ -278,3 +278,37 @@ def test_html_in_a_text_field_is_printed_as_text(source_copy, tmp_path, literal)
     assert printed(literal, page_texts(out / "hotels" / "wallet-cards-sheet-a4.pdf")[0])
     assert printed(literal, pdf_text(out / "hotels" / "poster-a4.pdf"))
     assert printed(literal, pdf_text(out / "hotels" / "poster-a3.pdf"))
+
+
+# --- safety: one build at a time, and no network ---------------------------------------------
+
+def test_a_second_build_into_the_same_folder_stops_with_a_clear_message(tmp_path):
+    from materials.write import output_lock
+
+    out = tmp_path / "out"
+    with output_lock(out):  # as a running build holds it
+        result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels",
+                         "--product", "wallet-card")
+    assert result.exit_code == 1
+    assert f"another build is writing to {out}/" in result.stderr
+    assert files_under(out) == set()
+    # ... and once the first build is done, the next one runs.
+    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels", "--product", "wallet-card")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_a_build_never_opens_a_network_connection(tmp_path, monkeypatch):
+    import socket
+
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("network access during a build")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    result = run_cli("build", "--source", SOURCE_DIR, "--out", tmp_path / "out", "--venue", "taxi-ranks")
+    assert result.exit_code == 0, result.stderr
+    assert attempts == []
