@@ -8,6 +8,7 @@ to stderr. Exit codes: 0 ok, 1 a content or render problem, 2 a usage error.
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 from pathlib import Path
 
@@ -277,7 +278,16 @@ def sign_in(source_dir: Path, layouts_dir: Path, venue_id: str, date, out_dir: P
     _make_roster_file(source_dir, layouts_dir, Job(venue_id, "sign-in", session), _roster_out(out_dir, roster))
 
 
+def stop_on_sigterm(signum, frame) -> None:
+    """SIGTERM (a CI time-out, `kill`) stops like Ctrl-C: temporary files are
+    removed on the way out, and what is on disk stays consistent."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    # Ctrl-C stops a build even when the shell started it with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     cli(prog_name="make-materials")
 
 

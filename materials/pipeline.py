@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,24 +212,33 @@ def _build_jobs(jobs: list[Job], source: Source, renderer: Renderer, out_dir: Pa
                 started: float) -> BuildResult:
     outcome = BuildResult()
     manifest = read_manifest(out_dir) if out_dir else {}
-    written = False
-    try:
-        for number, job in enumerate(jobs, 1):
-            result = make_pdf(renderer, job)
-            if out_dir and not result.error:
+    for number, job in enumerate(jobs, 1):
+        result = make_pdf(renderer, job)
+        if out_dir and not result.error:
+            # The file and its manifest entry change together: an interrupt
+            # (Ctrl-C, SIGTERM) waits until both are on disk, so whenever the
+            # build stops, the manifest describes exactly the files there.
+            with signals_deferred():
                 atomic_write(out_dir / job.output_path, result.pdf)
                 manifest[job.output_path] = manifest_entry(result, source)
-                written = True
-            result.pdf = None  # written: do not hold every PDF in memory
-            outcome.results.append(result)
-            if progress:
-                progress(number, len(jobs), result)
-    finally:
-        # Even when a write fails half-way, the manifest describes what is on disk.
-        if out_dir and written:
-            write_manifest(out_dir, manifest, GENERATOR)
+                write_manifest(out_dir, manifest, GENERATOR)
+        result.pdf = None  # written: do not hold every PDF in memory
+        outcome.results.append(result)
+        if progress:
+            progress(number, len(jobs), result)
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Hold SIGINT and SIGTERM until the block is done (they are delivered then)."""
+    interrupts = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, interrupts)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def make_roster_file(source_dir: Path, layouts_dir: Path, job: Job, out_dir: Path) -> JobResult:

@@ -1,0 +1,73 @@
+"""Interrupted and failing builds: what is on disk stays whole and described."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import SOURCE_DIR, files_under, run_cli
+
+BUILD = ("--venue", "hotels", "--venue", "parks")  # 18 files, about 6 s after 1.5 s of start-up
+
+
+def assert_output_consistent(out) -> None:
+    """Every PDF is whole, nothing temporary is left, and the manifest lists
+    exactly the PDFs on disk with their true checksums."""
+    assert not list(out.rglob("*.part")), "a temporary file was left behind"
+    pdfs = {name for name in files_under(out) if name.endswith(".pdf")}
+    for name in pdfs:
+        assert len(PdfReader(out / name).pages) >= 1, name
+    manifest = out / "manifest.json"
+    if not pdfs:
+        return
+    entries = {entry["file"]: entry for entry in json.loads(manifest.read_text())["files"]}
+    assert set(entries) == pdfs
+    for name, entry in entries.items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == entry["sha256"], name
+
+
+@pytest.mark.parametrize("signal_number, delay", [
+    (signal.SIGINT, 1.5), (signal.SIGTERM, 2.5), (signal.SIGINT, 4.0), (signal.SIGTERM, 5.5),
+], ids=["sigint-1.5s", "sigterm-2.5s", "sigint-4s", "sigterm-5.5s"])
+def test_a_build_killed_part_way_leaves_whole_files_and_a_true_manifest(tmp_path, signal_number, delay):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "make_materials", "build", "--source", str(SOURCE_DIR), "--out", str(out),
+               *BUILD]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    process.send_signal(signal_number)
+    _, stderr = process.communicate(timeout=120)
+    assert "Traceback" not in stderr, stderr
+    if out.exists():
+        assert_output_consistent(out)
+    # The next build completes, and leaves everything consistent.
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert_output_consistent(out)
+    assert len(json.loads((out / "manifest.json").read_text())["files"]) == 18
+
+
+def test_a_full_disk_is_a_clear_error_and_loses_nothing(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    assert run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels",
+                   "--product", "wallet-card").exit_code == 0
+    before = {name: (out / name).read_bytes() for name in files_under(out)}
+
+    import materials.write
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(out / "hotels"))
+
+    monkeypatch.setattr(materials.write.tempfile, "mkstemp", no_space)
+    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels", "--product", "wallet-card")
+    assert result.exit_code == 1
+    assert f"cannot write to {out / 'hotels'}: No space left on device" in result.stderr
+    assert {name: (out / name).read_bytes() for name in files_under(out)} == before
