@@ -59,6 +59,9 @@ def format_field(path: FieldPath) -> str:
     return text
 
 
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
 class _Builder:
     def __init__(self, loader: yaml.SafeLoader):
         self.loader = loader
@@ -75,6 +78,9 @@ class _Builder:
                 "Remove YAML anchors and aliases (& and *): write each value out in full",
             )
         self.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+            raise _Problem(node, path, f"uses the YAML tag {node.tag}, which is not allowed",
+                           "Remove the tag: the source holds plain text, lists and keys only")
         if isinstance(node, yaml.MappingNode):
             result: dict[str, object] = {}
             for key_node, value_node in node.value:

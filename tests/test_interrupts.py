@@ -55,7 +55,12 @@ def test_a_build_killed_part_way_leaves_whole_files_and_a_true_manifest(tmp_path
     assert len(json.loads((out / "manifest.json").read_text())["files"]) == 18
 
 
-def test_a_full_disk_is_a_clear_error_and_loses_nothing(tmp_path, monkeypatch):
+@pytest.mark.parametrize("error_number, message", [
+    (errno.ENOSPC, "No space left on device"), (errno.EROFS, "Read-only file system"),
+], ids=["full-disk", "read-only"])
+def test_an_unwritable_output_folder_is_a_clear_error_and_loses_nothing(tmp_path, monkeypatch, error_number,
+                                                                        message):
+    """Simulated: the tests run as root, for whom a read-only folder is still writable."""
     out = tmp_path / "out"
     assert run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels",
                    "--product", "wallet-card").exit_code == 0
@@ -63,11 +68,11 @@ def test_a_full_disk_is_a_clear_error_and_loses_nothing(tmp_path, monkeypatch):
 
     import materials.write
 
-    def no_space(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device", str(out / "hotels"))
+    def cannot_write(*args, **kwargs):
+        raise OSError(error_number, message, str(out / "hotels"))
 
-    monkeypatch.setattr(materials.write.tempfile, "mkstemp", no_space)
+    monkeypatch.setattr(materials.write.tempfile, "mkstemp", cannot_write)
     result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels", "--product", "wallet-card")
     assert result.exit_code == 1
-    assert f"cannot write to {out / 'hotels'}: No space left on device" in result.stderr
+    assert f"cannot write to {out / 'hotels'}: {message}" in result.stderr
     assert {name: (out / name).read_bytes() for name in files_under(out)} == before
