@@ -8,6 +8,7 @@ to stderr. Exit codes: 0 ok, 1 a content or render problem, 2 a usage error.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 from pathlib import Path
@@ -99,15 +100,21 @@ def cli() -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("output"),
               show_default=True, help="Folder the PDFs and manifest.json are written to.")
 @selection_options
+@click.option("--jobs", "workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1,
+              show_default="the number of cores", help="Render in this many processes at once.")
+@click.option("--force", is_flag=True,
+              help="Rebuild every file, even those whose inputs have not changed since the last build.")
 @click.option("--area", "area_id", metavar="ID", default=None,
               help="Print this council area's reporting contacts (source/areas/ID.yaml) instead of the "
                    "write-in space; files go to OUT/ID/<venue>/.")
 def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...],
-          kinds: tuple[str, ...], variants: tuple[str, ...], area_id: str | None) -> None:
+          kinds: tuple[str, ...], variants: tuple[str, ...], workers: int, force: bool,
+          area_id: str | None) -> None:
     """Render the PDFs into --out, with a manifest.json listing each file.
 
     Each file is checked (page size, page count, text size, fonts) before it is
-    written, and written whole or not at all. When a file fails, the others are
+    written, and written whole or not at all. A file whose inputs have not
+    changed since the last build into --out is kept as it is (see --force). When a file fails, the others are
     still built, the earlier copy of the failed file stays in place, and the
     command exits with status 1.
     """
@@ -118,6 +125,9 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
                                  param_hint="--area")
 
     def progress(number: int, total: int, result: JobResult) -> None:
+        if result.skipped:
+            say(f"[{number}/{total}] {result.job.output_path}  unchanged")
+            return
         if result.error:
             say(f"[{number}/{total}] FAILED {result.job.output_path}")
         else:
@@ -127,10 +137,12 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
         report_problems(result)
 
     with user_errors(out_dir):
-        outcome = run_build(source_dir, layouts_dir, out_dir, venue_ids, kinds, variants, progress, area_id)
-    built = len(outcome.results) - len(outcome.failed)
-    say(f"Built {built} file{'s' if built != 1 else ''} ({outcome.pages} pages) in {outcome.seconds:.1f} s "
-        f"into {out_dir}/")
+        outcome = run_build(source_dir, layouts_dir, out_dir, venue_ids, kinds, variants, progress, area_id,
+                            workers, force)
+    built = len(outcome.results) - len(outcome.failed) - len(outcome.skipped)
+    unchanged = f", {len(outcome.skipped)} unchanged" if outcome.skipped else ""
+    say(f"Built {built} file{'s' if built != 1 else ''} ({outcome.pages} pages){unchanged} in "
+        f"{outcome.seconds:.1f} s into {out_dir}/")
     if outcome.failed:
         say("Failed:")
         for result in outcome.failed:

@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
+import multiprocessing
 import signal
 import time
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import RenderError
+from .keys import JobKeys
 from .jobs import Job, plan_jobs
 from .model import Source, load_source
 from .preflight import PreflightReport, check_fonts, check_glyphs, check_layout, fit_regions, measure_regions
@@ -46,6 +49,7 @@ class JobResult:
     report: PreflightReport | None = None
     pdf: bytes | None = None
     problems: list[str] = field(default_factory=list)
+    skipped: bool = False  # unchanged since the last build
 
     @property
     def error(self) -> str | None:
@@ -69,6 +73,10 @@ class BuildResult:
     def pages(self) -> int:
         return sum(result.report.pages for result in self.results if result.report and not result.error)
 
+    @property
+    def skipped(self) -> list[JobResult]:
+        return [result for result in self.results if result.skipped]
+
 
 def _overset_problem(name: str, region, at: str = "") -> str:
     if region.lost_characters:
@@ -91,16 +99,17 @@ def fit(renderer: Renderer, job: Job) -> tuple[Rendered, dict[str, float], list[
     if base:
         # A derived layout (the card sheet) places copies of its base layout:
         # it takes the base's fit, which is ten times cheaper to find.
-        scales = renderer.fit_scales.get((job.venue_id, base.key))
+        base_job = dataclasses.replace(job, format_key=base.key)
+        scales = renderer.fit_scales.get(base_job)
         if scales is None:
-            _, scales, _ = fit(renderer, Job(job.venue_id, base.key))
+            _, scales, _ = fit(renderer, base_job)
         rendered = renderer.render(job, scales)
         return rendered, scales, [_overset_problem(name, region)
                                   for name, region in measure_regions(rendered.document).items() if not region.fits]
     rendered = renderer.render(job)
     measured = measure_regions(rendered.document)
     if all(region.fits for region in measured.values()):
-        renderer.fit_scales[(job.venue_id, job.format_key)] = {}
+        renderer.fit_scales[job] = {}
         return rendered, {}, []
     minimums = fit_regions(rendered.html_root)
     scales: dict[str, float] = {}
@@ -127,7 +136,7 @@ def fit(renderer: Renderer, job: Job) -> tuple[Rendered, dict[str, float], list[
             else:
                 high = middle
         scales[name] = round(low, 4)
-    renderer.fit_scales[(job.venue_id, job.format_key)] = scales
+    renderer.fit_scales[job] = scales
     rendered = renderer.render(job, scales)
     problems += [_overset_problem(name, region) for name, region in measure_regions(rendered.document).items()
                  if not region.fits and name not in reported]
@@ -193,52 +202,107 @@ def manifest_entry(result: JobResult, source: Source) -> dict:
 
 def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: tuple[str, ...] = (),
           kinds: tuple[str, ...] = (), variants: tuple[str, ...] = (),
-          progress: Callable[[int, int, JobResult], None] | None = None, area_id: str | None = None) -> BuildResult:
+          progress: Callable[[int, int, JobResult], None] | None = None, area_id: str | None = None,
+          workers: int = 1, force: bool = False) -> BuildResult:
     """Make every chosen file. With `out_dir` None, nothing is written (a dry run).
 
     Raises SourceError before anything is written when the source is invalid.
-    A job that fails leaves the earlier file at its path untouched.
+    A job that fails leaves the earlier file at its path untouched. A file whose
+    job key (everything it depends on) is unchanged since the last build is
+    skipped, unless `force`. Jobs render in `workers` processes.
     """
     started = time.perf_counter()
     source = load_source(source_dir)
     require_harfbuzz_subset()
     jobs = plan_jobs(source, venue_ids, kinds, variants, area_id)
-    renderer = Renderer(source, layouts_dir)
     with output_lock(out_dir) if out_dir else contextlib.nullcontext():
-        return _build_jobs(jobs, source, renderer, out_dir, progress, started)
-
-
-def _build_jobs(jobs: list[Job], source: Source, renderer: Renderer, out_dir: Path | None, progress,
-                started: float) -> BuildResult:
-    outcome = BuildResult()
-    manifest = read_manifest(out_dir) if out_dir else {}
-    for number, job in enumerate(jobs, 1):
-        result = make_pdf(renderer, job)
-        if out_dir and not result.error:
-            # The file and its manifest entry change together: an interrupt
-            # (Ctrl-C, SIGTERM) waits until both are on disk, so whenever the
-            # build stops, the manifest describes exactly the files there.
-            with signals_deferred():
-                atomic_write(out_dir / job.output_path, result.pdf)
-                manifest[job.output_path] = manifest_entry(result, source)
-                write_manifest(out_dir, manifest, GENERATOR)
-        result.pdf = None  # written: do not hold every PDF in memory
-        outcome.results.append(result)
-        if progress:
-            progress(number, len(jobs), result)
+        manifest = read_manifest(out_dir) if out_dir else {}
+        job_keys = JobKeys(source_dir, layouts_dir, GENERATOR)
+        keys = {job: job_keys.key(job) for job in jobs}
+        unchanged = set() if force or not out_dir else {
+            job for job in jobs if _is_current(out_dir, manifest.get(job.output_path), keys[job])}
+        todo = [job for job in jobs if job not in unchanged]
+        results = _render_all(todo, source, source_dir, layouts_dir, workers)
+        outcome = BuildResult()
+        for number, job in enumerate(jobs, 1):
+            result = JobResult(job, 0.0, skipped=True) if job in unchanged else next(results)
+            _record(result, out_dir, manifest, source, keys[job])
+            outcome.results.append(result)
+            if progress:
+                progress(number, len(jobs), result)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
 
+def _is_current(out_dir: Path, entry: dict | None, key: str) -> bool:
+    """The file on disk is the one an earlier build made from the same inputs."""
+    if not entry or entry.get("key") != key:
+        return False
+    path = out_dir / entry["file"]
+    return path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+
+
+_worker_renderer: Renderer | None = None
+
+
+def _start_worker(source_dir: Path, layouts_dir: Path) -> None:
+    """Each worker process loads the source and sets up WeasyPrint once. The
+    parent alone handles interrupts: a worker ignores Ctrl-C and is ended
+    quietly by the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    global _worker_renderer
+    _worker_renderer = Renderer(load_source(source_dir), layouts_dir)
+
+
+def _render_in_worker(job: Job) -> JobResult:
+    return make_pdf(_worker_renderer, job)
+
+
+def _render_all(jobs: list[Job], source: Source, source_dir: Path, layouts_dir: Path, workers: int):
+    """Results in job order, rendered here or in a pool of forked processes."""
+    if workers <= 1 or len(jobs) <= 1:
+        renderer = Renderer(source, layouts_dir)
+        return (make_pdf(renderer, job) for job in jobs)
+    context = multiprocessing.get_context("fork")  # workers inherit the imported WeasyPrint
+    pool = context.Pool(min(workers, len(jobs)), _start_worker, (source_dir, layouts_dir))
+
+    def results():
+        with pool:
+            yield from pool.imap(_render_in_worker, jobs)
+    return results()
+
+
+def _record(result: JobResult, out_dir: Path | None, manifest: dict, source: Source, key: str) -> None:
+    """Write a finished file and its manifest entry."""
+    if out_dir and not result.error and not result.skipped:
+        # The file and its manifest entry change together: an interrupt
+        # (Ctrl-C, SIGTERM) waits until both are on disk, so whenever the
+        # build stops, the manifest describes exactly the files there.
+        with signals_deferred():
+            atomic_write(out_dir / result.job.output_path, result.pdf)
+            manifest[result.job.output_path] = {**manifest_entry(result, source), "key": key}
+            write_manifest(out_dir, manifest, GENERATOR)
+    result.pdf = None  # written: do not hold every PDF in memory
+
+
 @contextlib.contextmanager
 def signals_deferred():
-    """Hold SIGINT and SIGTERM until the block is done (they are delivered then)."""
-    interrupts = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, interrupts)
+    """Hold SIGINT and SIGTERM until the block is done, then act on them.
+
+    Python runs signal handlers in the main thread between bytecodes, whichever
+    thread the signal reached (the worker pool has threads of its own), so the
+    handlers are swapped for ones that only take note."""
+    noted: list[int] = []
+    interrupts = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, lambda number, frame: noted.append(number)) for number in interrupts}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if noted:
+            signal.raise_signal(noted[0])
 
 
 def make_roster_file(source_dir: Path, layouts_dir: Path, job: Job, out_dir: Path) -> JobResult:

@@ -76,7 +76,7 @@ class Renderer:
         self.fetcher = ProjectFetcher(self.layouts_dir)
         self.font_config = FontConfiguration()
         self.image_cache: dict = {}
-        self.fit_scales: dict[tuple[str, str], dict[str, float]] = {}  # (venue, format) -> scales found
+        self.fit_scales: dict[Job, dict[str, float]] = {}  # the fit found for each job
         self._stylesheets: dict[str, tuple[CSS, dict, list[str]]] = {}
         self.jinja = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.layouts_dir),

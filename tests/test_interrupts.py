@@ -72,7 +72,8 @@ def test_an_unwritable_output_folder_is_a_clear_error_and_loses_nothing(tmp_path
         raise OSError(error_number, message, str(out / "hotels"))
 
     monkeypatch.setattr(materials.write.tempfile, "mkstemp", cannot_write)
-    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels", "--product", "wallet-card")
+    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels", "--product", "wallet-card",
+                     "--force")
     assert result.exit_code == 1
     assert f"cannot write to {out / 'hotels'}: {message}" in result.stderr
     assert {name: (out / name).read_bytes() for name in files_under(out)} == before
