@@ -120,33 +120,29 @@ def test_a_font_file_that_is_not_a_font(layouts_copy, tmp_path):
     assert "error: hotels/wallet-card.pdf: Font-face 'Atkinson Hyperlegible' cannot be loaded" in stderr
 
 
+def override_card_front(layouts, front: str) -> None:
+    """Give hotels its own card layout, whose front is `front`."""
+    override = layouts / "wallet-card" / "venues" / "hotels.html"
+    override.parent.mkdir(exist_ok=True)
+    override.write_text('{% extends "wallet-card/wallet-card.html" %}{% block front %}' + front + "{% endblock %}")
+
+
 def test_an_image_file_that_is_not_an_image(layouts_copy, tmp_path):
     (layouts_copy / "wallet-card" / "logo.png").write_bytes(b"\x00\x01 this is not an image \xff" * 20)
-    override = layouts_copy / "wallet-card" / "venues" / "hotels.html"
-    override.parent.mkdir(exist_ok=True)
-    override.write_text('{% extends "wallet-card/wallet-card.html" %}{% block front %}'
-                        '<section class="side front"><h1>Hotels</h1><img src="logo.png" alt="Logo"></section>'
-                        '{% endblock %}')
+    override_card_front(layouts_copy, '<section class="side front"><h1>Hotels</h1>'
+                                      '<img src="logo.png" alt="Logo"></section>')
     stderr = build_with_layouts(layouts_copy, tmp_path)
     assert "error: hotels/wallet-card.pdf:" in stderr and "logo.png" in stderr
 
 
-def test_a_layout_that_calls_a_missing_block(layouts_copy, tmp_path):
-    override = layouts_copy / "wallet-card" / "venues" / "hotels.html"
-    override.parent.mkdir(exist_ok=True)
-    override.write_text('{% extends "wallet-card/wallet-card.html" %}{% block front %}{{ self.no_such_block() }}'
-                        '{% endblock %}')
+@pytest.mark.parametrize("front, named", [
+    ("{{ self.no_such_block() }}", "no_such_block"),
+    ("{{ venue.no_such_field }}", "no_such_field"),
+], ids=["missing-block", "missing-field"])
+def test_a_layout_that_names_something_missing(layouts_copy, tmp_path, front, named):
+    override_card_front(layouts_copy, front)
     stderr = build_with_layouts(layouts_copy, tmp_path)
-    assert "error: hotels/wallet-card.pdf: layout error:" in stderr and "no_such_block" in stderr
-
-
-def test_a_layout_that_names_missing_content(layouts_copy, tmp_path):
-    override = layouts_copy / "wallet-card" / "venues" / "hotels.html"
-    override.parent.mkdir(exist_ok=True)
-    override.write_text('{% extends "wallet-card/wallet-card.html" %}{% block front %}{{ venue.no_such_field }}'
-                        '{% endblock %}')
-    stderr = build_with_layouts(layouts_copy, tmp_path)
-    assert "error: hotels/wallet-card.pdf: layout error:" in stderr and "no_such_field" in stderr
+    assert "error: hotels/wallet-card.pdf: layout error:" in stderr and named in stderr
 
 
 # --- arbitrary text --------------------------------------------------------------------------
