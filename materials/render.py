@@ -59,7 +59,6 @@ class LocalReporting:
     number: str | None
     hours: str | None = None
     out_of_hours: object | None = None  # model.AreaContact
-    council: str | None = None
 
 
 @dataclass
@@ -132,7 +131,7 @@ class Renderer:
         if job.area_id:
             area = self.source.area(job.area_id)
             local = LocalReporting(area.children_services.name, area.children_services.number,
-                                   area.children_services.hours, area.out_of_hours, area.council)
+                                   area.children_services.hours, area.out_of_hours)
         else:
             contact = self.source.organisation.local_contact
             local = LocalReporting(contact.name, contact.number)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pypdfium2 as pdfium
 import pytest
 from pypdf import PdfReader
 
@@ -9,6 +10,12 @@ from conftest import SOURCE_DIR, files_under, page_texts, pdf_text, printed, run
 
 NAMES = ["Zoë Smith", "Siobhán O'Neill", "Anna Nowak-Wójcik", "Nguyễn Văn An", "محمد"]
 VENUE_IDS = [venue.id for venue in shipped_source().venues]
+
+
+def certificates(roster, out, venue="hotels", date="2026-11-25", trainer="Sam"):
+    """Run `make-materials certificates` for a roster."""
+    return run_cli("certificates", "--source", SOURCE_DIR, "--roster", roster, "--venue", venue,
+                   "--date", date, "--trainer", trainer, "--out", out)
 
 
 def write_roster(path, rows, header="name,organisation"):
@@ -129,8 +136,7 @@ def test_a_multiple_choice_answer_must_name_an_option(source_copy):
 def test_one_certificate_per_attendee_with_their_name(tmp_path):
     roster = write_roster(tmp_path / "session.csv", [f'"{name}",Test Venue Ltd' for name in NAMES])
     out = tmp_path / "roster-out"
-    result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", roster, "--venue", "taxi-ranks",
-                     "--date", "2026-11-25", "--trainer", "Sam Trainer", "--out", out)
+    result = certificates(roster, out, venue="taxi-ranks", trainer="Sam Trainer")
     assert result.exit_code == 0, result.stderr
     certificates = "certificates-taxi-ranks-2026-11-25.pdf"  # named for the session, never a person
     assert files_under(out) == {certificates}
@@ -197,8 +203,7 @@ def test_blank_sign_in_sheet_has_the_rows_asked_for(tmp_path):
 def test_roster_errors_name_their_row(tmp_path, content, expected, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "session.csv").write_text(content, encoding="utf-8")
-    result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", "session.csv", "--venue", "hotels",
-                     "--date", "2026-11-25", "--trainer", "Sam", "--out", "out")
+    result = certificates("session.csv", "out")
     assert result.exit_code == 1
     assert expected in result.stderr
     assert "nothing was written" in result.stderr
@@ -209,8 +214,7 @@ def test_roster_errors_name_their_row(tmp_path, content, expected, monkeypatch):
 def test_a_roster_that_is_not_utf8_names_its_row(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "session.csv").write_bytes("name\nAl Jones\nZo\u00eb Smith\n".encode("latin-1"))
-    result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", "session.csv", "--venue", "hotels",
-                     "--date", "2026-11-25", "--trainer", "Sam", "--out", "out")
+    result = certificates("session.csv", "out")
     assert result.exit_code == 1
     assert 'session.csv:3: is not UTF-8 text. Save it from your spreadsheet as "CSV UTF-8"' in result.stderr
     assert not (tmp_path / "out").exists()
@@ -218,8 +222,7 @@ def test_a_roster_that_is_not_utf8_names_its_row(tmp_path, monkeypatch):
 
 def test_a_bad_session_date_is_a_usage_error(tmp_path):
     roster = write_roster(tmp_path / "session.csv", ["Al Jones,"])
-    result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", roster, "--venue", "hotels",
-                     "--date", "2026-13-01", "--trainer", "Sam", "--out", tmp_path / "out")
+    result = certificates(roster, tmp_path / "out", date="2026-13-01")
     assert result.exit_code == 2
     assert "is not a date written as YYYY-MM-DD" in result.stderr
 
@@ -228,10 +231,8 @@ def test_one_long_name_shrinks_only_its_own_certificate(tmp_path):
     long_name = "Alexandra " + " ".join(["Montgomery-Fitzwilliam"] * 4)
     roster = write_roster(tmp_path / "session.csv", ["Ann Lee,", f'"{long_name}",'])
     out = tmp_path / "out"
-    result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", roster, "--venue", "hotels",
-                     "--date", "2026-11-25", "--trainer", "Sam", "--out", out)
+    result = certificates(roster, out)
     assert result.exit_code == 0, result.stderr
-    import pypdfium2 as pdfium
     document = pdfium.PdfDocument(str(out / "certificates-hotels-2026-11-25.pdf"))
 
     def name_size(page_index: int, name: str) -> float:
@@ -244,7 +245,6 @@ def test_one_long_name_shrinks_only_its_own_certificate(tmp_path):
 
 def test_roster_commands_reject_an_unknown_venue_as_a_usage_error(tmp_path):
     roster = write_roster(tmp_path / "session.csv", ["Al Jones,"])
-    result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", roster, "--venue", "nowhere",
-                     "--date", "2026-11-25", "--trainer", "Sam", "--out", tmp_path / "out")
+    result = certificates(roster, tmp_path / "out", venue="nowhere")
     assert result.exit_code == 2
     assert "unknown venue nowhere" in result.stderr
