@@ -138,11 +138,11 @@ def test_one_certificate_per_attendee_with_their_name(tmp_path):
     out = tmp_path / "roster-out"
     result = certificates(roster, out, venue="taxi-ranks", trainer="Sam Trainer")
     assert result.exit_code == 0, result.stderr
-    certificates = "certificates-taxi-ranks-2026-11-25.pdf"  # named for the session, never a person
-    assert files_under(out) == {certificates}
-    reader = PdfReader(out / certificates)
+    pdf = "certificates-taxi-ranks-2026-11-25.pdf"  # named for the session, never a person
+    assert files_under(out) == {pdf}
+    reader = PdfReader(out / pdf)
     assert len(reader.pages) == len(NAMES)
-    for page, name in zip(page_texts(out / certificates), NAMES):
+    for page, name in zip(page_texts(out / pdf), NAMES):
         assert printed(name, page), (name, page)
         assert printed("Taxi ranks and taxis", page) and printed("25 November 2026", page)
         assert printed("Sam Trainer", page)
