@@ -21,6 +21,7 @@ from materials.model import load_source
 from materials.pipeline import JobResult, build as run_build, make_roster_file
 from materials.write import OutputBusy
 from materials.roster import parse_date, read_roster
+from materials.translate import PSEUDO_LOCALES, edition, format_key
 
 PROJECT_DIR = Path(__file__).resolve().parent
 DEFAULT_LAYOUTS = PROJECT_DIR / "layouts"
@@ -44,6 +45,12 @@ def selection_options(command):
                            help="Only this product. Repeatable.")(command)
     command = click.option("--venue", "venue_ids", multiple=True, metavar="ID",
                            help="Only this venue (see `make-materials list`). Repeatable.")(command)
+    command = click.option(
+        "--lang", "langs", multiple=True, metavar="TAG",
+        help="Only this language: en (English), a translation in source/translations/ (e.g. cy, ur), or a "
+             "pseudo-locale for testing layouts (en-XA: 40% longer, ar-XB: right to left). Repeatable. "
+             "Default: English and every reviewed translation; a draft translation is made only when named, "
+             "and prints \"Draft translation: not for distribution\" on every page.")(command)
     return command
 
 
@@ -53,6 +60,14 @@ def require_known_venues(source_dir: Path, venue_ids: tuple[str, ...]) -> None:
     if unknown and known:  # with no venues at all, the build reports the source problem
         raise click.BadParameter(f"unknown venue {', '.join(unknown)}; choose from: {', '.join(known)}",
                                  param_hint="--venue")
+
+
+def require_known_languages(source_dir: Path, langs: tuple[str, ...]) -> None:
+    known = ["en", *sorted(path.stem for path in (source_dir / "translations").glob("*.yaml")), *PSEUDO_LOCALES]
+    unknown = [tag for tag in langs if tag not in known]
+    if unknown:
+        raise click.BadParameter(f"unknown language {', '.join(unknown)}; choose from: {', '.join(known)}",
+                                 param_hint="--lang")
 
 
 def say(message: str = "") -> None:
@@ -108,7 +123,7 @@ def cli() -> None:
               help="Print this council area's reporting contacts (source/areas/ID.yaml) instead of the "
                    "write-in space; files go to OUT/ID/<venue>/.")
 def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...],
-          kinds: tuple[str, ...], variants: tuple[str, ...], workers: int, force: bool,
+          kinds: tuple[str, ...], variants: tuple[str, ...], langs: tuple[str, ...], workers: int, force: bool,
           area_id: str | None) -> None:
     """Render the PDFs into --out, with a manifest.json listing each file.
 
@@ -119,6 +134,7 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     command exits with status 1.
     """
     require_known_venues(source_dir, venue_ids)
+    require_known_languages(source_dir, langs)
     known_areas = sorted(path.stem for path in (source_dir / "areas").glob("*.yaml"))
     if area_id and area_id not in known_areas:
         raise click.BadParameter(f"unknown area {area_id}; choose from: {', '.join(known_areas) or '(none)'}",
@@ -138,7 +154,7 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
 
     with user_errors(out_dir):
         outcome = run_build(source_dir, layouts_dir, out_dir, venue_ids, kinds, variants, progress, area_id,
-                            workers, force)
+                            workers, force, langs)
     built = len(outcome.results) - len(outcome.failed) - len(outcome.skipped)
     unchanged = f", {len(outcome.skipped)} unchanged" if outcome.skipped else ""
     say(f"Built {built} file{'s' if built != 1 else ''} ({outcome.pages} pages){unchanged} in "
@@ -165,21 +181,27 @@ def report_problems(result: JobResult) -> None:
 @click.option("--render/--no-render", default=True, show_default=True,
               help="Also render every file in memory and preflight it (slower).")
 def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds: tuple[str, ...],
-          variants: tuple[str, ...], render: bool) -> None:
+          variants: tuple[str, ...], langs: tuple[str, ...], render: bool) -> None:
     """Validate the source and preflight every file in memory, writing nothing.
 
     Preflight checks each file as it would be printed: page size and count,
     text that does not fit its box (overset), text size, contrast, characters
     missing from the fonts, heading order and fonts. Problems are listed under
     the file they belong to; the exit status is 1 if any file would fail.
+
+    With --lang, the wording a translation leaves in English is listed (to
+    stdout) by its key, e.g. venues.hotels.signs.no-luggage.text.
     """
     require_known_venues(source_dir, venue_ids)
+    require_known_languages(source_dir, langs)
     with user_errors():
+        source = load_source(source_dir)
+        for tag in langs:
+            list_untranslated(source, tag)
         if not render:
-            source = load_source(source_dir)
-            say(f"The source is valid: {len(source.venues)} venues.")
+            say(f"The source is valid: {len(source.venues)} venues, {len(source.translations)} translations.")
             return
-        outcome = run_build(source_dir, layouts_dir, None, venue_ids, kinds, variants)
+        outcome = run_build(source_dir, layouts_dir, None, venue_ids, kinds, variants, langs=langs)
     for result in outcome.results:
         if result.problems or result.warnings:
             say(result.job.output_path)
@@ -187,6 +209,18 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
     if outcome.failed:
         raise click.ClickException(f"{len(outcome.failed)} of {len(outcome.results)} files would fail")
     say(f"All {len(outcome.results)} files pass preflight. Nothing was written.")
+
+
+def list_untranslated(source, tag: str) -> None:
+    if tag == "en" or tag in PSEUDO_LOCALES:
+        return
+    translation = edition(source, tag)
+    language = translation.language
+    state = "draft" if language.draft else f"reviewed by {language.reviewed_by} on {language.reviewed}"
+    say(f"{translation.file}: {language.english_name} ({state}): {len(translation.missing)} "
+        f"string{'s' if len(translation.missing) != 1 else ''} still in English")
+    for key in translation.missing:
+        click.echo(f"{tag}\t{format_key(key)}")
 
 
 @cli.command(name="list")

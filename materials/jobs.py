@@ -112,6 +112,7 @@ class Job:
     format_key: str
     session: Session | None = None
     area_id: str | None = None  # a council area's own reporting contacts (source/areas/)
+    lang: str | None = None     # a translated edition's language tag; None for English
 
     @property
     def product(self) -> ProductFormat:
@@ -123,19 +124,24 @@ class Job:
         if self.session:
             # In the roster's own folder, named for the session (never for a person).
             return f"{self.product.key}-{self.venue_id}-{self.session.date.isoformat()}.pdf"
+        # A translation sits beside the English, named for its language: poster-a3-cy.pdf.
+        name = f"{self.product.key}-{self.lang}.pdf" if self.lang else self.product.filename
         if self.area_id:
-            return f"{self.area_id}/{self.venue_id}/{self.product.filename}"
-        return f"{self.venue_id}/{self.product.filename}"
+            return f"{self.area_id}/{self.venue_id}/{name}"
+        return f"{self.venue_id}/{name}"
 
     def __str__(self) -> str:
         return self.output_path
 
 
 def plan_jobs(source: Source, venue_ids: tuple[str, ...] = (), kinds: tuple[str, ...] = (),
-              variants: tuple[str, ...] = (), area_id: str | None = None) -> list[Job]:
+              variants: tuple[str, ...] = (), area_id: str | None = None,
+              langs: tuple[str | None, ...] = (None,)) -> list[Job]:
     """Every job for the chosen venues, product kinds and variants (all when none
-    are chosen), with an area's contacts when one is given."""
+    are chosen), in each chosen language (None: English), with an area's
+    contacts when one is given."""
     venues = [venue for venue in source.venues if not venue_ids or venue.id in venue_ids]
     formats = [fmt for fmt in PRODUCT_FORMATS
                if (not kinds or fmt.kind in kinds) and (not variants or fmt.variant in variants)]
-    return [Job(venue.id, fmt.key, area_id=area_id) for venue in venues for fmt in formats]
+    return [Job(venue.id, fmt.key, area_id=area_id, lang=lang)
+            for venue in venues for lang in langs for fmt in formats]

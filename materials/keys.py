@@ -1,9 +1,9 @@
 """Job keys: a hash of exactly what one output file depends on.
 
 A file is rebuilt only when its key changes: the shared source files, its
-venue's (and area's) file, the layout files its product reads (the common
-folder, the base layout and its product's folder), the font packages and the
-pipeline's own version. Editing one venue re-renders that venue's files;
+venue's (and area's, and translation's) file, the layout files its product reads
+(the common folder, the base layout and its product's folder), the font
+packages and the pipeline's own code. Editing one venue re-renders that venue's files;
 editing the poster stylesheet re-renders the posters.
 """
 
@@ -25,6 +25,15 @@ def _digest(paths) -> str:
     for path in sorted(paths):
         hasher.update(str(path).encode() + b"\0")
         hasher.update(path.read_bytes() if path.is_file() else b"(missing)")
+    return hasher.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _pipeline_code() -> str:
+    """The engine's own code: a fix in a stage (or a pseudo-locale) re-renders what it made."""
+    hasher = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        hasher.update(path.name.encode() + b"\0" + path.read_bytes())
     return hasher.hexdigest()
 
 
@@ -59,7 +68,9 @@ class JobKeys:
     def key(self, job: Job) -> str:
         source, layouts = self.source_dir, self.layouts_dir
         parts = [
-            self.generator, _packages(), job.format_key, job.venue_id, job.area_id or "",
+            self.generator, _pipeline_code(), _packages(), job.format_key, job.venue_id, job.area_id or "",
+            job.lang or "",
+            self._cached(source / "translations" / f"{job.lang}.yaml") if job.lang else "",
             self._cached(*(source / name for name in SHARED_SOURCE)),
             self._cached(source / "venues" / f"{job.venue_id}.yaml"),
             self._cached(source / "areas" / f"{job.area_id}.yaml") if job.area_id else "",

@@ -21,8 +21,19 @@ from .load import FieldPath, LoadedFile, format_field, load_yaml
 
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=80)]
+
+
+class Translatable:
+    """Marks the printed wording a translation may replace (see translate.py)."""
+
+
+TRANSLATABLE = Translatable()
+_TEXT = StringConstraints(strip_whitespace=True, min_length=1, max_length=1500)
 # Every printed string: a sign three paragraphs long is a mistake, not content.
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1500)]
+Text = Annotated[str, _TEXT, TRANSLATABLE]
+# Printed as written in every language: web and email addresses, and names a
+# caller must quote exactly (a police operation's name).
+Verbatim = Annotated[str, _TEXT]
 PhoneNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9][0-9 ]{1,15}[0-9]$")]
 Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")]
 
@@ -62,14 +73,14 @@ class Route(Strict):
     name: Text
     short: Text
     number: PhoneNumber | None = None
-    web: Text | None = None
+    web: Verbatim | None = None
     note: Text | None = None
 
 
 class Reference(Strict):
     id: Id
     title: Text
-    where: Text | None = None
+    where: Verbatim | None = None
 
 
 class Definition(Item):
@@ -107,6 +118,7 @@ class Headings(Strict):
     handout_title: Text
     handout_subtitle: Text
     from_organisation: Text
+    draft_translation: Text
 
 
 class Content(Strict):
@@ -241,7 +253,7 @@ class Organisation(Strict):
     name: Text
     phone: PhoneNumber
     offer: Text
-    police_codeword: Text | None = None
+    police_codeword: Verbatim | None = None
     local_contact: LocalContact
 
 
@@ -274,7 +286,10 @@ class Adapted(Strict):
 
 
 class PosterChoice(Strict):
-    core_signs: list[Id] = Field(min_length=1, max_length=6)
+    # The signs the poster prints, most important first: the venue's own or core
+    # ones. Seven is what an A3 poster holds at 20 pt with room for a translation
+    # 40% longer; the handout lists every sign.
+    signs: list[Id] = Field(min_length=3, max_length=7)
 
 
 class CardChoice(Strict):
@@ -321,6 +336,8 @@ class Source:
         self.workshop = workshop
         self.areas = areas or []
         self.venues = venues
+        self.translations: dict = {}     # language tag -> translate.Translation
+        self.pseudo_editions: dict = {}  # made when first asked for
 
     def venue(self, venue_id: str) -> Venue:
         return next(venue for venue in self.venues if venue.id == venue_id)
@@ -357,20 +374,26 @@ _PATTERN_HINTS = {
 }
 
 
-def _problems_from_validation(error: ValidationError, loaded: LoadedFile,
-                              prefix: FieldPath = ()) -> list[SourceProblem]:
+def describe_error(detail) -> tuple[str, str]:
+    """What one of pydantic's errors means, and what to do, in plain English."""
+    message, hint = _MESSAGES.get(detail["type"], (detail["msg"][0].lower() + detail["msg"][1:], ""))
+    if detail["type"] == "string_pattern_mismatch":
+        pattern = detail.get("ctx", {}).get("pattern")
+        message, hint = _PATTERN_HINTS.get(pattern, ("has the wrong form", ""))
+    if detail["type"] in ("too_short", "too_long", "string_too_long") and "ctx" in detail:
+        limit = detail["ctx"].get("min_length" if detail["type"] == "too_short" else "max_length")
+        hint = f"{hint} (limit: {limit})"
+    if detail["type"] == "extra_forbidden":
+        message = f'"{detail["loc"][-1]}" {message}'
+    return message, hint
+
+
+def problems_from_validation(error: ValidationError, loaded: LoadedFile,
+                             prefix: FieldPath = ()) -> list[SourceProblem]:
     problems = []
     for detail in error.errors():
         path = tuple(part for part in detail["loc"])
-        message, hint = _MESSAGES.get(detail["type"], (detail["msg"][0].lower() + detail["msg"][1:], ""))
-        if detail["type"] == "string_pattern_mismatch":
-            pattern = detail.get("ctx", {}).get("pattern")
-            message, hint = _PATTERN_HINTS.get(pattern, ("has the wrong form", ""))
-        if detail["type"] in ("too_short", "too_long") and "ctx" in detail:
-            limit = detail["ctx"].get("min_length" if detail["type"] == "too_short" else "max_length")
-            hint = f"{hint} (limit: {limit})"
-        if detail["type"] == "extra_forbidden":
-            message = f'"{path[-1]}" {message}'
+        message, hint = describe_error(detail)
         # An unknown key is pointed at by its name, anything else by its value.
         line_col = loaded.key_positions.get(prefix + path) if detail["type"] == "extra_forbidden" else None
         line_col = line_col or loaded.locate(prefix + path)
@@ -389,7 +412,7 @@ def _validate(model: type[BaseModel], loaded: LoadedFile, extra: dict | None = N
     try:
         return model.model_validate(data), []
     except ValidationError as error:
-        return None, _problems_from_validation(error, loaded)
+        return None, problems_from_validation(error, loaded)
 
 
 def _display(path: Path) -> str:
@@ -515,7 +538,13 @@ def load_source(source_dir: Path) -> Source:
     place_order = {place.id: index for index, place in enumerate(content.places)}
     venues = sorted((venue for _, venue in venue_files),
                     key=lambda venue: (place_order.get(venue.id, len(place_order)), venue.id))
-    return Source(content, organisation, workshop, venues, areas)
+    source = Source(content, organisation, workshop, venues, areas)
+    # Translations are checked against the valid English source they translate.
+    from .translate import load_translations
+    source.translations, found = load_translations(source_dir, source, read)
+    if problems or found:
+        raise SourceError(problems + found)
+    return source
 
 
 # Items the layouts print by id. Renaming one must be reported here, at its
@@ -583,13 +612,11 @@ def _check_venue(venue: Venue, loaded: LoadedFile, content: Content, venue_ids: 
             problems.append(SourceProblem(loaded.display_path, *(loaded.locate(path) or (None, None)), format_field(path),
                                           f'"{sign.id}" is already the id of a core sign in content.yaml',
                                           "Give the venue's own sign another id, or list the core sign under poster/card"))
-    for index, sign_id in enumerate(venue.poster.core_signs):
-        if sign_id not in core_signs:
-            problems.append(_reference_problem(loaded, ("poster", "core_signs", index), sign_id, "the core sign", core_signs))
-    for index, sign_id in enumerate(venue.card.signs):
-        if sign_id not in core_signs | own_signs:
-            problems.append(_reference_problem(loaded, ("card", "signs", index), sign_id, "the sign",
-                                               core_signs | own_signs))
+    for field_path, chosen in ((("poster", "signs"), venue.poster.signs), (("card", "signs"), venue.card.signs)):
+        for index, sign_id in enumerate(chosen):
+            if sign_id not in core_signs | own_signs:
+                problems.append(_reference_problem(loaded, (*field_path, index), sign_id, "the sign",
+                                                   core_signs | own_signs))
     if venue.card.action not in {action.id for action in venue.actions}:
         problems.append(_reference_problem(loaded, ("card", "action"), venue.card.action, "the venue action",
                                            {action.id for action in venue.actions}))

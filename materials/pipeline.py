@@ -21,6 +21,7 @@ from .jobs import Job, plan_jobs
 from .model import Source, load_source
 from .preflight import PreflightReport, check_fonts, check_glyphs, check_layout, fit_regions, measure_regions
 from .render import Rendered, Renderer
+from .translate import edition
 from .write import OutputBusy, atomic_write, output_lock, read_manifest, write_manifest
 
 GENERATOR = "make-materials 0.1"
@@ -180,6 +181,8 @@ def manifest_entry(result: JobResult, source: Source) -> dict:
         "venue": job.venue_id,
         "venue_name": source.venue(job.venue_id).name,
         "area": job.area_id,
+        "lang": edition(source, job.lang).language.tag,
+        "draft_translation": job.lang is not None and edition(source, job.lang).language.draft,
         "product": job.product.kind,
         "format": job.product.format,
         "variant": job.product.variant,
@@ -203,18 +206,20 @@ def manifest_entry(result: JobResult, source: Source) -> dict:
 def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: tuple[str, ...] = (),
           kinds: tuple[str, ...] = (), variants: tuple[str, ...] = (),
           progress: Callable[[int, int, JobResult], None] | None = None, area_id: str | None = None,
-          workers: int = 1, force: bool = False) -> BuildResult:
+          workers: int = 1, force: bool = False, langs: tuple[str, ...] = ()) -> BuildResult:
     """Make every chosen file. With `out_dir` None, nothing is written (a dry run).
 
     Raises SourceError before anything is written when the source is invalid.
     A job that fails leaves the earlier file at its path untouched. A file whose
     job key (everything it depends on) is unchanged since the last build is
-    skipped, unless `force`. Jobs render in `workers` processes.
+    skipped, unless `force`. Jobs render in `workers` processes. `langs` are
+    language tags ("en" for English); by default English and every reviewed
+    translation: a draft is made only when asked for by name.
     """
     started = time.perf_counter()
     source = load_source(source_dir)
     require_harfbuzz_subset()
-    jobs = plan_jobs(source, venue_ids, kinds, variants, area_id)
+    jobs = plan_jobs(source, venue_ids, kinds, variants, area_id, job_languages(source, langs))
     with output_lock(out_dir) if out_dir else contextlib.nullcontext():
         manifest = read_manifest(out_dir) if out_dir else {}
         job_keys = JobKeys(source_dir, layouts_dir, GENERATOR)
@@ -232,6 +237,13 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
                 progress(number, len(jobs), result)
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def job_languages(source: Source, langs: tuple[str, ...]) -> tuple[str | None, ...]:
+    """Jobs' languages (None: English) for the tags asked for, or the default set."""
+    if not langs:
+        return (None, *(tag for tag, translation in source.translations.items() if not translation.language.draft))
+    return tuple(None if tag == "en" else tag for tag in dict.fromkeys(langs))
 
 
 def _is_current(out_dir: Path, entry: dict | None, key: str) -> bool:

@@ -21,6 +21,7 @@ from .fetch import ProjectFetcher
 from .jobs import Job, ProductFormat
 from .model import Source
 from .press import PRESS_PROFILE, device_cmyk, press_finisher
+from .translate import edition
 
 WEASYPRINT_LOGGER = logging.getLogger("weasyprint")
 FONT_SUFFIXES = {".ttf", ".otf", ".woff", ".woff2"}
@@ -125,21 +126,27 @@ class Renderer:
         return {path for path in self.fetcher.loaded if path.suffix.lower() in FONT_SUFFIXES}
 
     def context(self, job: Job) -> dict:
-        content = self.source.content
-        venue = self.source.venue(job.venue_id)
+        translation = edition(self.source, job.lang)
+        source = translation.source
+        content = source.content
+        venue = source.venue(job.venue_id)
         product = job.product
         if job.area_id:
-            area = self.source.area(job.area_id)
+            area = source.area(job.area_id)
             local = LocalReporting(area.children_services.name, area.children_services.number,
                                    area.children_services.hours, area.out_of_hours)
         else:
-            contact = self.source.organisation.local_contact
+            contact = source.organisation.local_contact
             local = LocalReporting(contact.name, contact.number)
         return {
+            "language": translation.language,
+            # On every page of a draft: the notice in English, for whoever handles the
+            # files, and in the language too when the translation gives it.
+            "draft_notice": self._draft_notice(translation) if translation.language.draft else None,
             "local": local,
             "content": content,
             "headings": content.headings,
-            "organisation": self.source.organisation,
+            "organisation": source.organisation,
             "venue": venue,
             "product": product,
             # Press files are CMYK only: the accent goes through the output intent's profile.
@@ -150,21 +157,26 @@ class Renderer:
             "actions": {item.id: item for item in content.actions},
             "routes": {route.id: route for route in content.routes},
             "references": {ref.id: ref for ref in content.references},
-            "cited_references": self.cited_references(venue),
-            "featured_signs": [venue.sign(sign_id, content) for sign_id in venue.poster.core_signs],
+            "cited_references": self.cited_references(content, venue),
+            "poster_signs": [venue.sign(sign_id, content) for sign_id in venue.poster.signs],
             "card_signs": [venue.sign(sign_id, content) for sign_id in venue.card.signs],
             "card_action": venue.action(venue.card.action),
-            "workshop": self.source.workshop,
-            "labels": self.source.workshop.labels,
+            "workshop": source.workshop,
+            "labels": source.workshop.labels,
             "edition": product.edition,
-            "quiz": [*self.source.workshop.quiz, *venue.quiz],
-            "workshop_sections": {section.id: section for section in self.source.workshop.sections},
+            "quiz": [*source.workshop.quiz, *venue.quiz],
+            "workshop_sections": {section.id: section for section in source.workshop.sections},
             "session": job.session,
         }
 
-    def cited_references(self, venue) -> list:
+    def _draft_notice(self, translation) -> list[str]:
+        english = self.source.content.headings.draft_translation
+        translated = translation.source.content.headings.draft_translation
+        return [translated, english] if translated != english else [english]
+
+    @staticmethod
+    def cited_references(content, venue) -> list:
         """The references behind the core content and this venue, in reference order."""
-        content = self.source.content
         cited = {*content.sources, content.definition.source, *(law.source for law in content.laws),
                  *venue.sources, *(note.source for note in venue.notes if note.source)}
         return [ref for ref in content.references if ref.id in cited]
