@@ -138,14 +138,14 @@ def test_wrong_type_number_instead_of_text(source_copy, tmp_path):
     assert "quotes" in hint
 
 
-def test_poster_core_sign_that_does_not_exist(source_copy, source, tmp_path):
+def test_poster_sign_that_does_not_exist(source_copy, source, tmp_path):
     path = source_copy / "venues" / "hotels.yaml"
     lines = read_lines(path)
-    index = line_index(lines, "  core_signs: [")
-    first = source.venue("hotels").poster.core_signs[0]
+    index = line_index(lines, "poster:") + 1
+    first = source.venue("hotels").poster.signs[0]
     lines[index] = lines[index].replace(f"[{first}", "[no-such-sign", 1)
     write_lines(path, lines)
-    message, hint = message_and_hint(problem(build(tmp_path).stderr, HOTELS, index + 1, "poster.core_signs[0]"))
+    message, hint = message_and_hint(problem(build(tmp_path).stderr, HOTELS, index + 1, "poster.signs[0]"))
     assert '"no-such-sign", which does not exist' in message
     assert "Use one of" in hint and first in hint
 
