@@ -119,6 +119,7 @@ class Headings(Strict):
     handout_subtitle: Text
     from_organisation: Text
     draft_translation: Text
+    report_online: Text
 
 
 class Content(Strict):

@@ -21,6 +21,7 @@ from .fetch import ProjectFetcher
 from .jobs import Job, ProductFormat
 from .model import Source
 from .press import PRESS_PROFILE, device_cmyk, press_finisher
+from .qr import address_parts, printed_address, qr_svg
 from .translate import edition
 
 WEASYPRINT_LOGGER = logging.getLogger("weasyprint")
@@ -60,6 +61,7 @@ class LocalReporting:
     number: str | None
     hours: str | None = None
     out_of_hours: object | None = None  # model.AreaContact
+    web: str | None = None              # where to report online: printed with a QR code
 
 
 @dataclass
@@ -87,6 +89,9 @@ class Renderer:
         )
         self.jinja.filters["long_date"] = long_date
         self.jinja.filters["no_widow"] = no_widow
+        self.jinja.filters["printed_address"] = printed_address
+        self.jinja.filters["address_parts"] = address_parts
+        self.jinja.globals["qr_code"] = qr_svg
 
     def layout_for(self, template: str, venue_id: str) -> str:
         """The venue's own version of a product layout if it has one, else the layout."""
@@ -134,7 +139,7 @@ class Renderer:
         if job.area_id:
             area = source.area(job.area_id)
             local = LocalReporting(area.children_services.name, area.children_services.number,
-                                   area.children_services.hours, area.out_of_hours)
+                                   area.children_services.hours, area.out_of_hours, area.web)
         else:
             contact = source.organisation.local_contact
             local = LocalReporting(contact.name, contact.number)

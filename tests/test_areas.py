@@ -1,10 +1,14 @@
-"""Area profiles: a council's own reporting contacts on every product (issue 6, in part)."""
+"""Area profiles: a council's own reporting contacts, and its web address as a QR code, on every product."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import segno
+import zxingcpp
 
-from conftest import SOURCE_DIR, files_under, pdf_text, printed, read_manifest, run_cli, shipped_source
+from conftest import (SOURCE_DIR, darkest, files_under, normalise, pdf_text, printed, read_manifest, render_page, run_cli,
+                      shipped_source)
 from materials.jobs import PRODUCT_FORMATS
 
 AREA = "example-borough"
@@ -58,3 +62,60 @@ def test_a_bad_area_number_names_its_line(source_copy):
     assert result.exit_code == 1
     assert (f"source/areas/{AREA}.yaml:{index + 1}:11: children_services.number: is not a phone number"
             in result.stderr)
+
+
+# --- QR codes of the area's web address ----------------------------------------------
+
+QR_DPI = 150
+MIN_QR_MM = {"poster": 15.0, "wallet-card": 12.0}
+
+
+def read_qr_codes(path, page_index: int):
+    """The QR codes printed on a page, read back at 150 dpi: (text, symbol box
+    (left, top, right, bottom) in pixels, the page's darkest channel)."""
+    pixels, _ = render_page(path, page_index, QR_DPI)
+    image = np.ascontiguousarray(np.moveaxis(pixels, 0, -1))
+    found = []
+    for code in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode):
+        corners = [code.position.top_left, code.position.top_right, code.position.bottom_right,
+                   code.position.bottom_left]
+        box = (min(p.x for p in corners), min(p.y for p in corners), max(p.x for p in corners),
+               max(p.y for p in corners))
+        found.append((code.text, box))
+    return found, darkest(pixels)
+
+
+@pytest.mark.parametrize("fmt", [fmt for fmt in PRODUCT_FORMATS if fmt.kind in MIN_QR_MM], ids=lambda fmt: fmt.key)
+def test_the_area_web_address_is_a_qr_code_that_scans(area_build, fmt):
+    """On every poster and card of the area: it decodes to the profile's address
+    at its printed size, is big enough to scan, and has its quiet zone."""
+    address = shipped_source().area(AREA).web
+    modules = segno.make(address, error="m", micro=False, boost_error=False).symbol_size(border=0)[0]
+    path = area_build / AREA / "hotels" / fmt.filename
+    page_index = 1 if fmt.kind == "wallet-card" else 0  # the card's back
+    codes, ink = read_qr_codes(path, page_index)
+    assert codes, f"no QR code read on {fmt.filename}"
+    expected = 10 if fmt.format == "sheet-a4" else 1
+    assert [text for text, _ in codes] == [address] * expected
+    for _, (left, top, right, bottom) in codes:
+        size_mm = (right - left) * 25.4 / QR_DPI
+        assert size_mm >= MIN_QR_MM[fmt.kind], f"the QR code is {size_mm:.1f} mm"
+        module = (right - left) / modules
+        quiet = int(3.5 * module)  # four modules, less a pixel's rounding on each side
+        around = ink[top - quiet:bottom + quiet + 1, left - quiet:right + quiet + 1].copy()
+        around[quiet - 1:quiet + bottom - top + 2, quiet - 1:quiet + right - left + 2] = 255  # the symbol itself
+        assert around.min() > 200, "something is printed in the QR code's quiet zone"
+
+
+def test_the_address_is_printed_beside_the_code(area_build):
+    """As people type it (no https://); it may break after a slash only."""
+    printed_form = shipped_source().area(AREA).web.removeprefix("https://")
+    for fmt in PRODUCT_FORMATS:
+        if fmt.kind in MIN_QR_MM:
+            text = pdf_text(area_build / AREA / "hotels" / fmt.filename)
+            assert printed_form in normalise(text).replace("/ ", "/"), fmt.key
+
+
+def test_without_a_web_address_there_is_no_qr_code(full_build):
+    codes, _ = read_qr_codes(full_build.pdf("hotels", "poster-a3"), 0)
+    assert codes == []
