@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .catalogue import write_catalogue
 from .errors import RenderError
 from .keys import JobKeys
 from .jobs import Job, plan_jobs
@@ -230,6 +231,8 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
             outcome.results.append(result)
             if progress:
                 progress(number, len(jobs), result)
+        if out_dir:
+            write_catalogue(out_dir)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
