@@ -200,18 +200,17 @@ def _facts(entry: dict) -> list[tuple[str, str]]:
     facts = []
     trim = entry.get("trim_mm")
     if trim:
-        size = f"{trim[0]:g} × {trim[1]:g} mm"
+        size = f"{trim[0]:g}\u00a0×\u00a0{trim[1]:g}\u00a0mm"  # wraps only before the bleed
         if entry.get("bleed_mm"):
-            size += f", {entry['bleed_mm']:g} mm bleed"
+            size += f", {entry['bleed_mm']:g}\u00a0mm bleed"
         facts.append(("Size", size))
     if entry.get("pages"):
         facts.append(("Pages", f"{entry['pages']}"))
     if entry.get("variant"):
         facts.append(("Print on", VARIANT_NAMES.get(entry["variant"], entry["variant"])))
-    if entry.get("pdf_standard"):
-        facts.append(("Standard", entry["pdf_standard"]))
-    if entry.get("bytes"):
-        facts.append(("File", _file_size(entry["bytes"])))
+    file = ", ".join(filter(None, [entry.get("pdf_standard"), entry.get("bytes") and _file_size(entry["bytes"])]))
+    if file:
+        facts.append(("File", file))
     return facts
 
 
@@ -219,14 +218,14 @@ def _preflight(entry: dict, product) -> list[tuple[str, str]]:
     """The measurements preflight recorded, each against its limit."""
     checks = []
     if entry.get("smallest_text_pt"):
-        limit = f" (min. {product.min_text_pt:g} pt)" if product else ""
-        checks.append(("Smallest text", f"{entry['smallest_text_pt']:g} pt{limit}"))
+        limit = f" (min.\u00a0{product.min_text_pt:g})" if product else ""
+        checks.append(("Smallest text", f"{entry['smallest_text_pt']:g}\u00a0pt{limit}"))
     if entry.get("lowest_contrast"):
-        checks.append(("Lowest contrast", f"{entry['lowest_contrast']:.1f}:1 (min. {MIN_CONTRAST:g}:1)"))
+        checks.append(("Contrast", f"{entry['lowest_contrast']:.1f}:1 (min.\u00a0{MIN_CONTRAST:g}:1)"))
     scales = entry.get("fit_scales") or {}
     if isinstance(scales, dict):
-        checks.append(("Text fitted", ", ".join(f"{name} to {scale:.0%}" for name, scale in sorted(scales.items()))
-                       or "nothing shrunk"))
+        checks.append(("Fit", ", ".join(f"{name} shrunk to {scale:.0%}" for name, scale in sorted(scales.items()))
+                       or "no text shrunk"))
     return checks
 
 

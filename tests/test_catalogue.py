@@ -5,6 +5,8 @@ network."""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 
 from conftest import SOURCE_DIR, read_manifest, run_cli
 from devtools import Browser
-from materials.catalogue import CATALOGUE, THUMBNAILS, group_entries, thumbnail_path
+from materials.catalogue import CATALOGUE, THUMBNAILS, group_entries, thumbnail_path, write_catalogue
 from materials.jobs import PRODUCT_FORMATS
 from test_failures import card_front_override, write_override
 from test_workshop import write_roster
@@ -99,15 +101,32 @@ def test_every_file_in_the_manifest_is_listed_with_its_thumbnail(small_build):
 
 
 def test_each_file_shows_its_product_size_pages_and_preflight(small_build):
-    html = (small_build / CATALOGUE).read_text(encoding="utf-8")
+    html = (small_build / CATALOGUE).read_text(encoding="utf-8").replace("\u00a0", " ")
     for filename, title in TITLES.items():
         assert f'{filename}">{title}</a>' in html, title
-    assert "420 × 594 mm, 3 mm bleed" in html  # the A2 press poster
-    assert "85.6 × 53.98 mm" in html           # the wallet card
-    assert "<dt>Pages</dt><dd>13</dd>" in html  # the participant handout
-    assert "PDF/X-4" in html and "Print shop" in html and "Office printer" in html
-    assert "<dt>Smallest text</dt><dd>6.5 pt (min. 6.5 pt)</dd>" in html
-    assert "<dt>Lowest contrast</dt>" in html and "<dt>Text fitted</dt>" in html
+    assert "<dt>Size</dt><dd>420 × 594 mm, 3 mm bleed</dd>" in html  # the A2 press poster
+    assert "<dt>Size</dt><dd>85.6 × 53.98 mm</dd>" in html            # the wallet card
+    assert "<dt>Pages</dt><dd>13</dd>" in html                         # the participant handout
+    assert "<dt>Print on</dt><dd>Print shop</dd>" in html and "<dt>Print on</dt><dd>Office printer</dd>" in html
+    assert re.search(r"<dt>File</dt><dd>PDF/X-4, \d+ kB</dd>", html)
+    assert "<dt>Smallest text</dt><dd>6.5 pt (min. 6.5)</dd>" in html
+    assert re.search(r"<dt>Contrast</dt><dd>\d+\.\d:1 \(min. 7:1\)</dd>", html)
+    assert "<dt>Fit</dt><dd>no text shrunk</dd>" in html
+
+
+def test_fit_scales_and_warnings_are_shown_and_escaped(small_build, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(small_build, out)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    card = next(entry for entry in manifest["files"] if entry["file"] == "hotels/wallet-card.pdf")
+    card["fit_scales"] = {"card-signs": 0.8125}
+    card["warnings"] = ['fit: region "card-signs" shrunk to 81% of its size to fit <em>now</em>']
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    write_catalogue(out)
+    html = (out / CATALOGUE).read_text(encoding="utf-8")
+    assert "<dt>Fit</dt><dd>card-signs shrunk to 81%</dd>" in html
+    assert "passed, 1 warning" in html
+    assert "<li>fit: region &#34;card-signs&#34; shrunk to 81% of its size to fit &lt;em&gt;now&lt;/em&gt;</li>" in html
 
 
 def test_files_are_grouped_by_area_then_venue(small_build):
