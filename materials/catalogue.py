@@ -20,7 +20,6 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote
 
 import jinja2
 import PIL.Image
@@ -63,7 +62,7 @@ GROUP_FIELDS = (
 
 @dataclass
 class Thumbnail:
-    src: str
+    path: PurePosixPath  # relative to the output folder
     width: int
     height: int
 
@@ -72,7 +71,7 @@ class Thumbnail:
 class CatalogueFile:
     """One PDF as the page shows it."""
 
-    href: str
+    path: str  # relative to the output folder, '/'-separated
     title: str
     alt: str
     thumbnail: Thumbnail | None
@@ -96,8 +95,8 @@ def write_catalogue(out_dir: Path) -> None:
     output folder's lock."""
     entries = [entry for entry in read_manifest(out_dir).values() if _listable(out_dir, entry)]
     thumbnails = {entry["file"]: _thumbnail(out_dir, entry) for entry in entries}
-    _remove_stale_thumbnails(out_dir, {thumbnail for thumbnail in thumbnails.values() if thumbnail})
-    files = {entry["file"]: _catalogue_file(entry, out_dir, thumbnails[entry["file"]]) for entry in entries}
+    _remove_stale_thumbnails(out_dir, {thumbnail.path for thumbnail in thumbnails.values() if thumbnail})
+    files = {entry["file"]: _catalogue_file(entry, thumbnails[entry["file"]]) for entry in entries}
     page = _environment().get_template("catalogue.html").render(
         groups=group_entries(entries, files),
         file_count=len(entries),
@@ -129,36 +128,39 @@ def thumbnail_path(entry: dict) -> PurePosixPath:
     return PurePosixPath(THUMBNAILS, pdf.parent, f"{pdf.stem}.{entry['sha256'][:16]}.{THUMBNAIL_PX}px.png")
 
 
-def _thumbnail(out_dir: Path, entry: dict) -> PurePosixPath | None:
+def _thumbnail(out_dir: Path, entry: dict) -> Thumbnail | None:
     """The thumbnail of a file, rendered if it is not there yet; None when the
     PDF cannot be read (the page then shows the file without a picture)."""
     if not re.fullmatch(r"[0-9a-f]{64}", str(entry.get("sha256"))):
         return None
     relative = thumbnail_path(entry)
     path = out_dir / relative
-    if not path.is_file():
-        try:
-            png = render_thumbnail(out_dir / entry["file"])
-        except pdfium.PdfiumError:
-            return None
-        atomic_write(path, png)  # whole or not at all: a half PNG would be kept for good
-    return relative
+    try:
+        with PIL.Image.open(path) as existing:  # reads only the header
+            return Thumbnail(relative, *existing.size)
+    except OSError:  # not made yet, or damaged
+        pass
+    try:
+        image = render_thumbnail(out_dir / entry["file"])
+    except pdfium.PdfiumError:
+        return None
+    png = io.BytesIO()
+    image.save(png, "PNG", optimize=True)
+    atomic_write(path, png.getvalue())  # whole or not at all: a half PNG would be kept for good
+    return Thumbnail(relative, *image.size)
 
 
-def render_thumbnail(pdf: Path) -> bytes:
-    """The first page as it will look trimmed (no bleed, no crop marks), as a PNG."""
+def render_thumbnail(pdf: Path) -> PIL.Image.Image:
+    """The first page as it will look trimmed (no bleed, no crop marks)."""
     document = pdfium.PdfDocument(pdf)
     try:
         page = document[0]
         trim = page.get_trimbox()
         page.set_cropbox(*trim)
         scale = THUMBNAIL_PX / max(trim[2] - trim[0], trim[3] - trim[1])
-        image = page.render(scale=scale).to_pil()
+        return page.render(scale=scale).to_pil()
     finally:
         document.close()
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG", optimize=True)
-    return buffer.getvalue()
 
 
 def _remove_stale_thumbnails(out_dir: Path, keep: set[PurePosixPath]) -> None:
@@ -177,19 +179,15 @@ def _remove_stale_thumbnails(out_dir: Path, keep: set[PurePosixPath]) -> None:
 
 # --- the page ---------------------------------------------------------------------------
 
-def _catalogue_file(entry: dict, out_dir: Path, thumbnail: PurePosixPath | None) -> CatalogueFile:
+def _catalogue_file(entry: dict, thumbnail: Thumbnail | None) -> CatalogueFile:
     product = PRODUCTS.get(PurePosixPath(entry["file"]).stem)
     title = product.title if product else entry["file"]
     where = entry.get("venue_name") or entry.get("venue")
-    image = None
-    if thumbnail:
-        with PIL.Image.open(out_dir / thumbnail) as png:  # reads only the header
-            image = Thumbnail(quote(str(thumbnail)), *png.size)
     return CatalogueFile(
-        href=quote(entry["file"]),
+        path=entry["file"],
         title=title,
-        alt=f"First page of the {title.lower()}" + (f" for {where}" if where else ""),
-        thumbnail=image,
+        alt=f"First page of {title}" + (f" ({where})" if where else ""),
+        thumbnail=thumbnail,
         facts=_facts(entry),
         preflight=_preflight(entry, product),
         warnings=[str(warning) for warning in entry.get("warnings") or []],

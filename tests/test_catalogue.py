@@ -96,7 +96,7 @@ def test_every_file_in_the_manifest_is_listed_with_its_thumbnail(small_build):
         str(thumbnail_path(next(entry for entry in entries if entry["file"] == link))) for link in page.pdf_links]
     for image in page.images:
         assert (small_build / image["src"]).is_file(), image["src"]
-        assert image["alt"].startswith("First page of the "), image
+        assert image["alt"].startswith("First page of "), image
     assert {name for name in thumbnails(small_build)} == {image["src"] for image in page.images}
 
 
@@ -204,15 +204,18 @@ def test_thumbnails_are_rendered_only_for_changed_files(source_copy, tmp_path):
     assert not (set(first) - kept) & set(after)
 
 
-def test_thumbnails_of_files_no_longer_in_the_manifest_are_removed(tmp_path):
+def test_stale_thumbnails_are_removed_and_damaged_ones_made_again(tmp_path):
     out = tmp_path / "out"
     build("--source", SOURCE_DIR, "--out", out, "--venue", "hotels", *CARDS)
     stale = out / THUMBNAILS / "gone" / "poster-a3.0123456789abcdef.400px.png"
     stale.parent.mkdir(parents=True)
-    stale.write_bytes(b"an old thumbnail")
+    stale.write_bytes(b"the thumbnail of a file no longer listed")
+    damaged = out / catalogue(out).images[0]["src"]
+    damaged.write_bytes(b"not a PNG")
     build("--source", SOURCE_DIR, "--out", out, "--venue", "hotels", *CARDS)
     assert not stale.parent.exists()
     assert len(thumbnails(out)) == 2
+    assert damaged.read_bytes().startswith(b"\x89PNG")
 
 
 # --- what is not listed ----------------------------------------------------------------------
