@@ -25,7 +25,7 @@ import jinja2
 import PIL.Image
 import pypdfium2 as pdfium
 
-from .jobs import PRODUCT_FORMATS
+from .jobs import PRODUCT_FORMATS, ProductFormat
 from .preflight import MIN_CONTRAST
 from .render import long_date
 from .write import atomic_write, read_manifest
@@ -37,8 +37,6 @@ THUMBNAILS = ".thumbnails"
 THUMBNAIL_PX = 400
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-PRODUCTS = {fmt.key: fmt for fmt in PRODUCT_FORMATS}
-PRODUCT_ORDER = list(PRODUCTS)
 VARIANT_NAMES = {"office": "Office printer", "press": "Print shop"}
 
 
@@ -99,6 +97,7 @@ def write_catalogue(out_dir: Path) -> None:
     files = {entry["file"]: _catalogue_file(entry, thumbnails[entry["file"]]) for entry in entries}
     page = _environment().get_template("catalogue.html").render(
         groups=group_entries(entries, files),
+        shared=shared_headings(entries),
         file_count=len(entries),
         page_count=sum(entry.get("pages") or 0 for entry in entries),
         reviewed=_review_dates(entries),
@@ -180,7 +179,7 @@ def _remove_stale_thumbnails(out_dir: Path, keep: set[PurePosixPath]) -> None:
 # --- the page ---------------------------------------------------------------------------
 
 def _catalogue_file(entry: dict, thumbnail: Thumbnail | None) -> CatalogueFile:
-    product = PRODUCTS.get(PurePosixPath(entry["file"]).stem)
+    product = product_format(entry)
     title = product.title if product else entry["file"]
     where = entry.get("venue_name") or entry.get("venue")
     return CatalogueFile(
@@ -244,15 +243,24 @@ def _file_size(size: int) -> str:
 
 
 def group_entries(entries: list[dict], files: dict[str, CatalogueFile]) -> list[Group]:
-    """The files in nested groups, one level for each of GROUP_FIELDS that any
-    entry has (a build for an area adds the area level; a field the manifest
-    gains later, such as `lang`, adds its own) and always the innermost, files
-    in product order."""
+    """The files in nested groups: a level for each of GROUP_FIELDS whose value
+    differs between the files (a folder holding national and area builds gets
+    an area level; one with several languages a language level) and always the
+    innermost, files in product order."""
     if not entries:
         return []
     *outer, innermost = GROUP_FIELDS
-    fields = [group_field for group_field in outer if any(entry.get(group_field.name) for entry in entries)]
+    fields = [group_field for group_field in outer if len({_value(entry, group_field) for entry in entries}) > 1]
     return _groups(entries, files, [*fields, innermost], level=2, anchor_prefix="", anchors=set())
+
+
+def shared_headings(entries: list[dict]) -> list[str]:
+    """The outer GROUP_FIELDS that every file has, with the same value (an area
+    built alone into its folder): said once, at the top, instead of as a level."""
+    *outer, _ = GROUP_FIELDS
+    return [_heading(group_field, entries[0]) for group_field in outer
+            if entries and _value(entries[0], group_field)
+            and len({_value(entry, group_field) for entry in entries}) == 1]
 
 
 def _groups(entries: list[dict], files: dict[str, CatalogueFile], fields: list[GroupField], level: int,
@@ -260,11 +268,11 @@ def _groups(entries: list[dict], files: dict[str, CatalogueFile], fields: list[G
     group_field, inner = fields[0], fields[1:]
     by_value: dict[str | None, list[dict]] = {}
     for entry in entries:
-        by_value.setdefault(entry.get(group_field.name) or None, []).append(entry)
+        by_value.setdefault(_value(entry, group_field), []).append(entry)
     groups = []
     for value, members in sorted(by_value.items(), key=lambda item: (item[0] is not None,
                                                                       _heading(group_field, item[1][0]))):
-        anchor = _unique(anchor_prefix + _slug(str(value or f"no-{group_field.name}")), anchors)
+        anchor = _unique(anchor_prefix + _slug(value or f"no-{group_field.name}"), anchors)
         group = Group(_heading(group_field, members[0]), anchor, level)
         if inner:
             group.groups = _groups(members, files, inner, level + 1, anchor + "--", anchors)
@@ -274,17 +282,30 @@ def _groups(entries: list[dict], files: dict[str, CatalogueFile], fields: list[G
     return groups
 
 
-def _heading(group_field: GroupField, entry: dict) -> str:
+def _value(entry: dict, group_field: GroupField) -> str | None:
     value = entry.get(group_field.name)
+    return str(value) if value else None
+
+
+def _heading(group_field: GroupField, entry: dict) -> str:
+    value = _value(entry, group_field)
     if not value:
         return group_field.missing
     name = str(entry.get(f"{group_field.name}_name") or value)
     return f"{group_field.label}: {name}" if group_field.label else name
 
 
-def _product_order(entry: dict) -> tuple[int, str]:
+def product_format(entry: dict) -> ProductFormat | None:
+    """The product a file is, from its name: the format's key, or the key and a
+    suffix (a translation's `poster-a3-press-cy.pdf`): the longest key that fits."""
     stem = PurePosixPath(entry["file"]).stem
-    return (PRODUCT_ORDER.index(stem) if stem in PRODUCT_ORDER else len(PRODUCT_ORDER), entry["file"])
+    return max((fmt for fmt in PRODUCT_FORMATS if stem == fmt.key or stem.startswith(f"{fmt.key}-")),
+               key=lambda fmt: len(fmt.key), default=None)
+
+
+def _product_order(entry: dict) -> tuple[int, str]:
+    product = product_format(entry)
+    return (PRODUCT_FORMATS.index(product) if product else len(PRODUCT_FORMATS), entry["file"])
 
 
 def _slug(text: str) -> str:

@@ -16,7 +16,8 @@ import pytest
 
 from conftest import SOURCE_DIR, read_manifest, run_cli
 from devtools import Browser
-from materials.catalogue import CATALOGUE, THUMBNAILS, group_entries, thumbnail_path, write_catalogue
+from materials.catalogue import (CATALOGUE, THUMBNAILS, group_entries, shared_headings, thumbnail_path,
+                                write_catalogue)
 from materials.jobs import PRODUCT_FORMATS
 from test_failures import card_front_override, write_override
 from test_workshop import write_roster
@@ -144,24 +145,35 @@ def test_grouping_follows_whichever_fields_the_manifest_has():
     def entry(file, venue, **more):
         return {"file": file, "venue": venue, "venue_name": venue.title(), **more}
 
+    def outline(groups):
+        return [(group.heading, group.level, group.anchor, group.files or outline(group.groups)) for group in groups]
+
     plain = [entry("parks/poster-a3.pdf", "parks"), entry("hotels/poster-a3.pdf", "hotels")]
     files = {item["file"]: item["file"] for item in plain}
-    groups = group_entries(plain, files)
-    assert [(group.heading, group.level, group.files) for group in groups] == [
-        ("Hotels", 2, ["hotels/poster-a3.pdf"]), ("Parks", 2, ["parks/poster-a3.pdf"])]
+    assert outline(group_entries(plain, files)) == [
+        ("Hotels", 2, "hotels", ["hotels/poster-a3.pdf"]), ("Parks", 2, "parks", ["parks/poster-a3.pdf"])]
+    assert shared_headings(plain) == []
 
-    # a language field (which the manifest may gain) is a level of its own, named when it has a name
-    translated = [entry("cy/hotels/poster-a3.pdf", "hotels", lang="cy", lang_name="Cymraeg"),
-                  entry("en/hotels/poster-a3.pdf", "hotels", lang="en"),
-                  entry("en/hotels/wallet-card.pdf", "hotels", lang="en"),
-                  entry("en/hotels/poster-a4.pdf", "hotels", lang="en")]
+    # a language field (which the manifest may gain) is a level of its own, named when it has a name;
+    # a translation's file is ordered as the product it is
+    translated = [entry("hotels/poster-a3-cy.pdf", "hotels", lang="cy", lang_name="Cymraeg"),
+                  entry("hotels/wallet-card.pdf", "hotels", lang="en"),
+                  entry("hotels/poster-a4.pdf", "hotels", lang="en"),
+                  entry("hotels/poster-a3-press-cy.pdf", "hotels", lang="cy", lang_name="Cymraeg"),
+                  entry("hotels/poster-a3.pdf", "hotels", lang="en")]
     files = {item["file"]: item["file"] for item in translated}
-    groups = group_entries(translated, files)
-    assert [(group.heading, group.level, group.anchor) for group in groups] == [
-        ("Language: Cymraeg", 2, "cy"), ("Language: en", 2, "en")]
-    assert [(inner.heading, inner.level, inner.anchor, inner.files) for inner in groups[1].groups] == [
-        ("Hotels", 3, "en--hotels", ["en/hotels/poster-a3.pdf", "en/hotels/poster-a4.pdf",
-                                     "en/hotels/wallet-card.pdf"])]
+    assert outline(group_entries(translated, files)) == [
+        ("Language: Cymraeg", 2, "cy", [
+            ("Hotels", 3, "cy--hotels", ["hotels/poster-a3-cy.pdf", "hotels/poster-a3-press-cy.pdf"])]),
+        ("Language: en", 2, "en", [
+            ("Hotels", 3, "en--hotels", ["hotels/poster-a3.pdf", "hotels/poster-a4.pdf", "hotels/wallet-card.pdf"])])]
+
+    # a field every file shares (one language, one area) is said once at the top, not as a level
+    english = [item for item in translated if item["lang"] == "en"]
+    for item in english:
+        item["area"] = AREA
+    assert [group.heading for group in group_entries(english, files)] == ["Hotels"]
+    assert shared_headings(english) == [f"Area: {AREA}", "Language: en"]
 
 
 def test_text_from_the_source_is_escaped(source_copy, tmp_path):
