@@ -12,7 +12,10 @@ import threading
 import time
 from pathlib import Path
 
+from watchfiles import Change
+
 from conftest import SOURCE_DIR, run_cli
+from make_materials import SourceChanges, changed_files
 from materials.jobs import PRODUCT_FORMATS
 
 COMMAND = Path(sys.executable).parent / "make-materials"
@@ -99,3 +102,17 @@ def test_watch_refuses_an_unknown_venue_before_it_starts(tmp_path):
     result = run_cli("watch", "--source", SOURCE_DIR, "--out", tmp_path / "out", "--venue", "nowhere")
     assert result.exit_code == 2
     assert "unknown venue nowhere" in result.stderr
+
+
+def test_writes_to_the_output_folder_and_editors_temporary_files_start_no_build(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    worth_a_build = SourceChanges(tmp_path / "source" / "out")  # an output folder inside the source
+    assert worth_a_build(Change.modified, str(tmp_path / "source" / "venues" / "parks.yaml"))
+    assert not worth_a_build(Change.modified, str(tmp_path / "source" / "out" / "index.html"))
+    assert not worth_a_build(Change.added, str(tmp_path / "source" / "venues" / ".parks.yaml.swp"))
+
+    (tmp_path / "parks.yaml").write_text("name: Parks\n")
+    temporary = str(tmp_path / "sedX1y2Z3")  # `sed -i` writes here, then renames it over parks.yaml
+    batch = {(Change.added, temporary), (Change.deleted, temporary),
+             (Change.added, str(tmp_path / "parks.yaml")), (Change.deleted, str(tmp_path / "gyms.yaml"))}
+    assert changed_files(batch) == ["gyms.yaml", "parks.yaml"]
