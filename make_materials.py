@@ -14,11 +14,12 @@ import sys
 from pathlib import Path
 
 import click
+import watchfiles
 
 from materials.errors import RenderError, SourceError
 from materials.jobs import PRODUCT_FORMATS, PRODUCT_KINDS, VARIANTS, Job, Session
 from materials.model import load_source
-from materials.pipeline import JobResult, build as run_build, make_roster_file
+from materials.pipeline import BuildResult, JobResult, build as run_build, make_roster_file
 from materials.write import OutputBusy
 from materials.roster import parse_date, read_roster
 from materials.translate import PSEUDO_LOCALES, edition, format_key
@@ -106,43 +107,39 @@ def cli() -> None:
       make-materials check            validate the source, write nothing
       make-materials build            make every PDF into output/
       make-materials build --venue hotels --product poster
+      make-materials watch --venue hotels   build again on every edit
     """
 
 
-@cli.command()
-@source_option
-@layouts_option
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("output"),
-              show_default=True, help="Folder the PDFs and manifest.json are written to.")
-@selection_options
-@click.option("--jobs", "workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1,
-              show_default="the number of cores", help="Render in this many processes at once.")
-@click.option("--force", is_flag=True,
-              help="Rebuild every file, even those whose inputs have not changed since the last build.")
-@click.option("--area", "area_id", metavar="ID", default=None,
-              help="Print this council area's reporting contacts (source/areas/ID.yaml) instead of the "
-                   "write-in space; files go to OUT/ID/<venue>/.")
-def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...],
-          kinds: tuple[str, ...], variants: tuple[str, ...], langs: tuple[str, ...], workers: int, force: bool,
-          area_id: str | None) -> None:
-    """Render the PDFs into --out, with a manifest.json listing each file.
+out_option = click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("output"), show_default=True,
+    help="Folder the PDFs, manifest.json and the catalogue (index.html) are written to.")
+jobs_option = click.option(
+    "--jobs", "workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1,
+    show_default="the number of cores", help="Render in this many processes at once.")
+area_option = click.option(
+    "--area", "area_id", metavar="ID", default=None,
+    help="Print this council area's reporting contacts (source/areas/ID.yaml) instead of the "
+         "write-in space; files go to OUT/ID/<venue>/.")
 
-    Each file is checked (page size, page count, text size, fonts) before it is
-    written, and written whole or not at all. A file whose inputs have not
-    changed since the last build into --out is kept as it is (see --force). When a file fails, the others are
-    still built, the earlier copy of the failed file stays in place, and the
-    command exits with status 1.
-    """
-    require_known_venues(source_dir, venue_ids)
-    require_known_languages(source_dir, langs)
+
+def require_known_area(source_dir: Path, area_id: str | None) -> None:
     known_areas = sorted(path.stem for path in (source_dir / "areas").glob("*.yaml"))
     if area_id and area_id not in known_areas:
         raise click.BadParameter(f"unknown area {area_id}; choose from: {', '.join(known_areas) or '(none)'}",
                                  param_hint="--area")
 
+
+def build_and_report(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...],
+                     kinds: tuple[str, ...], variants: tuple[str, ...], langs: tuple[str, ...], area_id: str | None,
+                     workers: int, force: bool = False, list_unchanged: bool = True) -> BuildResult:
+    """Build into `out_dir`, a line per file as it is done (files kept as they
+    were only when `list_unchanged`), then a summary and the files that failed."""
+
     def progress(number: int, total: int, result: JobResult) -> None:
         if result.skipped:
-            say(f"[{number}/{total}] {result.job.output_path}  unchanged")
+            if list_unchanged:
+                say(f"[{number}/{total}] {result.job.output_path}  unchanged")
             return
         if result.error:
             say(f"[{number}/{total}] FAILED {result.job.output_path}")
@@ -163,7 +160,114 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
         say("Failed:")
         for result in outcome.failed:
             say(f"  {result.job.output_path}")
+    return outcome
+
+
+@cli.command()
+@source_option
+@layouts_option
+@out_option
+@selection_options
+@jobs_option
+@click.option("--force", is_flag=True,
+              help="Rebuild every file, even those whose inputs have not changed since the last build.")
+@area_option
+def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...],
+          kinds: tuple[str, ...], variants: tuple[str, ...], langs: tuple[str, ...], workers: int, force: bool,
+          area_id: str | None) -> None:
+    """Render the PDFs into --out, with a manifest.json listing each file and
+    a catalogue, index.html, showing them all.
+
+    Each file is checked (page size, page count, text size, fonts) before it is
+    written, and written whole or not at all. A file whose inputs have not
+    changed since the last build into --out is kept as it is (see --force). When a file fails, the others are
+    still built, the earlier copy of the failed file stays in place, and the
+    command exits with status 1.
+    """
+    require_known_venues(source_dir, venue_ids)
+    require_known_languages(source_dir, langs)
+    require_known_area(source_dir, area_id)
+    outcome = build_and_report(source_dir, layouts_dir, out_dir, venue_ids, kinds, variants, langs, area_id,
+                               workers, force)
+    if outcome.failed:
         raise click.ClickException(f"{len(outcome.failed)} file(s) failed; earlier copies of them were kept")
+
+
+class SourceChanges(watchfiles.DefaultFilter):
+    """Changes worth a rebuild: watchfiles' default filter (no editor swap
+    files, no .git) less anything under the output folder, whose own writes
+    would otherwise start a rebuild when it lies inside a watched folder."""
+
+    def __init__(self, out_dir: Path):
+        super().__init__()
+        self.out_dir = out_dir.resolve()
+
+    def __call__(self, change: watchfiles.Change, path: str) -> bool:
+        return super().__call__(change, path) and not Path(path).is_relative_to(self.out_dir)
+
+
+def shown_path(path: Path) -> str:
+    """A path as the user would name it: relative to the current folder when inside it."""
+    with contextlib.suppress(ValueError):
+        return str(path.resolve().relative_to(Path.cwd()))
+    return str(path)
+
+
+def changed_files(changes: set[tuple[watchfiles.Change, str]]) -> list[str]:
+    """The files a batch of changes touched, each named once. A file that came
+    and went within the batch (an editor's or `sed -i`'s temporary file) is
+    left out."""
+    added = {path for change, path in changes if change == watchfiles.Change.added}
+    return sorted({shown_path(Path(path)) for _, path in changes if path not in added or Path(path).exists()})
+
+
+@cli.command()
+@source_option
+@layouts_option
+@out_option
+@selection_options
+@jobs_option
+@area_option
+def watch(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...], kinds: tuple[str, ...],
+          variants: tuple[str, ...], langs: tuple[str, ...], workers: int, area_id: str | None) -> None:
+    """Build, then build again whenever a file in --source or --layouts changes.
+
+    Each build makes only the files whose inputs changed (as `build` does) and
+    names them as they are written, with the catalogue (index.html) brought up
+    to date. A mistake in the source or a file that fails is reported, and the
+    command goes on waiting for the next change. Press Ctrl-C to stop (exit
+    status 0).
+    """
+    require_known_venues(source_dir, venue_ids)
+    require_known_languages(source_dir, langs)
+    require_known_area(source_dir, area_id)
+    if not source_dir.is_dir():
+        raise click.ClickException(f"cannot watch {source_dir}/: it is not a folder")
+
+    def rebuild() -> None:
+        try:
+            build_and_report(source_dir, layouts_dir, out_dir, venue_ids, kinds, variants, langs, area_id, workers,
+                             list_unchanged=False)
+        except click.ClickException as error:  # a mistake in the source: fixed by the next change
+            error.show()
+
+    try:
+        # The watcher starts before the first build, so an edit made while it
+        # runs is not missed. With yield_on_timeout it hands back an empty set
+        # every half second with nothing changed: the first one says it is up.
+        changes = watchfiles.watch(source_dir, layouts_dir, watch_filter=SourceChanges(out_dir),
+                                   yield_on_timeout=True, rust_timeout=500)
+        next(changes)
+        rebuild()
+        say(f"Watching {shown_path(source_dir)}/ and {shown_path(layouts_dir)}/ for changes. Press Ctrl-C to stop.")
+        for batch in changes:
+            changed = changed_files(batch)
+            if changed:
+                say(f"Changed: {', '.join(changed)}")
+                rebuild()
+                say("Waiting for the next change.")
+    except KeyboardInterrupt:
+        say("Stopped watching.")
 
 
 def report_problems(result: JobResult) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .catalogue import write_catalogue
 from .errors import RenderError
 from .keys import JobKeys
 from .jobs import Job, plan_jobs
@@ -176,13 +177,16 @@ def make_pdf(renderer: Renderer, job: Job) -> JobResult:
 
 def manifest_entry(result: JobResult, source: Source) -> dict:
     job, report = result.job, result.report
+    language = edition(source, job.lang).language
     return {
         "file": job.output_path,
         "venue": job.venue_id,
         "venue_name": source.venue(job.venue_id).name,
         "area": job.area_id,
-        "lang": edition(source, job.lang).language.tag,
-        "draft_translation": job.lang is not None and edition(source, job.lang).language.draft,
+        "lang": language.tag,
+        # The catalogue names a group by its <field>_name.
+        "lang_name": language.english_name + (" (draft translation)" if job.lang and language.draft else ""),
+        "draft_translation": job.lang is not None and language.draft,
         "product": job.product.kind,
         "format": job.product.format,
         "variant": job.product.variant,
@@ -235,6 +239,8 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
             outcome.results.append(result)
             if progress:
                 progress(number, len(jobs), result)
+        if out_dir:
+            write_catalogue(out_dir)
     outcome.seconds = time.perf_counter() - started
     return outcome
 

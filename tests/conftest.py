@@ -27,6 +27,7 @@ from click.testing import CliRunner, Result
 from pypdf import PdfReader
 
 from make_materials import cli
+from materials.catalogue import CATALOGUE, THUMBNAILS
 from materials.jobs import PRODUCT_FORMATS
 from materials.model import Source, load_source
 
@@ -202,8 +203,11 @@ def run_cli(*args: str | Path) -> Result:
 
 
 def files_under(folder: Path) -> set[str]:
-    """Every file below `folder`, as '/'-separated paths relative to it."""
-    return {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
+    """Every file below `folder`, as '/'-separated paths relative to it, except a
+    build's catalogue (index.html and its thumbnails: tests/test_catalogue.py
+    checks those)."""
+    return {name for name in (path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
+            if name != CATALOGUE and not name.startswith(f"{THUMBNAILS}/")}
 
 
 def read_manifest(out_dir: Path) -> list[dict]:

@@ -1,0 +1,118 @@
+"""`make-materials watch` (issue 7): one build, then a rebuild of what changed
+on every edit, a source mistake reported without stopping, Ctrl-C to stop."""
+
+from __future__ import annotations
+
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from watchfiles import Change
+
+from conftest import SOURCE_DIR, run_cli
+from make_materials import SourceChanges, changed_files
+from materials.jobs import PRODUCT_FORMATS
+
+COMMAND = Path(sys.executable).parent / "make-materials"
+OFFICE_FILES = {f"parks/{fmt.filename}" for fmt in PRODUCT_FORMATS if fmt.variant == "office"}
+TIMEOUT_S = 60
+WAITING = "Waiting for the next change."
+
+
+class Watcher:
+    """`make-materials watch` in a child process, its stderr read line by line."""
+
+    def __init__(self, *args: str, cwd: Path):
+        self.process = subprocess.Popen([str(COMMAND), "watch", *args], cwd=cwd, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen = ""
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stderr:
+            self.lines.put(line)
+        self.lines.put(None)  # the process closed stderr: it has ended
+
+    def until(self, text: str) -> str:
+        """What the watcher prints from now until a line holding `text`."""
+        deadline = time.monotonic() + TIMEOUT_S
+        printed = ""
+        while True:
+            try:
+                line = self.lines.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                raise AssertionError(f"no {text!r} within {TIMEOUT_S} s; stderr so far:\n{self.seen}") from None
+            assert line is not None, f"the watcher ended (status {self.process.wait()}):\n{self.seen}"
+            printed += line
+            self.seen += line
+            if text in line:
+                return printed
+
+
+def built_files(printed: str) -> set[str]:
+    return set(re.findall(r"^\[\d+/\d+\] (\S+\.pdf)  \d+ pages?", printed, re.MULTILINE))
+
+
+def test_watch_rebuilds_what_changed_survives_a_yaml_error_and_stops_on_ctrl_c(source_copy, tmp_path):
+    venue = source_copy / "venues" / "parks.yaml"
+    watcher = Watcher("--source", "source", "--out", "out", "--venue", "parks", "--variant", "office",
+                      cwd=tmp_path)
+    try:
+        first = watcher.until("Watching source/ and ")
+        assert built_files(first) == OFFICE_FILES, first
+        inodes = {name: (tmp_path / "out" / name).stat().st_ino for name in OFFICE_FILES}
+
+        # the venue's name is on every product: each is made again, and named
+        renamed = venue.read_text(encoding="utf-8").replace("name: Parks\n", "name: Parks and gardens\n")
+        venue.write_text(renamed, encoding="utf-8")
+        printed = watcher.until(WAITING)
+        assert "Changed: source/venues/parks.yaml" in printed
+        assert built_files(printed) == OFFICE_FILES, printed
+        assert all((tmp_path / "out" / name).stat().st_ino != inodes[name] for name in OFFICE_FILES)
+        assert "Parks and gardens" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+
+        # a YAML mistake is reported with its place, nothing is built, and the watcher waits on
+        venue.write_text(renamed + "signs: [unclosed\n", encoding="utf-8")
+        printed = watcher.until(WAITING)
+        assert re.search(r"^error: source/venues/parks\.yaml:\d+:\d+: ", printed, re.MULTILINE), printed
+        assert "Error: the source has 1 problem; nothing was written" in printed
+        assert built_files(printed) == set() and "Traceback" not in printed
+        assert watcher.process.poll() is None
+
+        # fixed again: the files on disk already match it
+        venue.write_text(renamed, encoding="utf-8")
+        assert f"Built 0 files (0 pages), {len(OFFICE_FILES)} unchanged" in watcher.until(WAITING)
+
+        watcher.process.send_signal(signal.SIGINT)
+        assert watcher.process.wait(TIMEOUT_S) == 0
+        assert "Stopped watching." in watcher.until("Stopped watching.")
+    finally:
+        if watcher.process.poll() is None:
+            watcher.process.kill()
+            watcher.process.wait()
+
+
+def test_watch_refuses_an_unknown_venue_before_it_starts(tmp_path):
+    result = run_cli("watch", "--source", SOURCE_DIR, "--out", tmp_path / "out", "--venue", "nowhere")
+    assert result.exit_code == 2
+    assert "unknown venue nowhere" in result.stderr
+
+
+def test_writes_to_the_output_folder_and_editors_temporary_files_start_no_build(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    worth_a_build = SourceChanges(tmp_path / "source" / "out")  # an output folder inside the source
+    assert worth_a_build(Change.modified, str(tmp_path / "source" / "venues" / "parks.yaml"))
+    assert not worth_a_build(Change.modified, str(tmp_path / "source" / "out" / "index.html"))
+    assert not worth_a_build(Change.added, str(tmp_path / "source" / "venues" / ".parks.yaml.swp"))
+
+    (tmp_path / "parks.yaml").write_text("name: Parks\n")
+    temporary = str(tmp_path / "sedX1y2Z3")  # `sed -i` writes here, then renames it over parks.yaml
+    batch = {(Change.added, temporary), (Change.deleted, temporary),
+             (Change.added, str(tmp_path / "parks.yaml")), (Change.deleted, str(tmp_path / "gyms.yaml"))}
+    assert changed_files(batch) == ["gyms.yaml", "parks.yaml"]
