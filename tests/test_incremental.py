@@ -72,3 +72,18 @@ def test_parallel_and_serial_builds_give_the_same_bytes(source_copy, tmp_path):
     serial = {entry["file"]: entry["sha256"] for entry in read_manifest(tmp_path / "serial")}
     parallel = {entry["file"]: entry["sha256"] for entry in read_manifest(tmp_path / "parallel")}
     assert serial == parallel and len(serial) == 18
+
+
+def test_a_translation_edit_rebuilds_only_that_language(source_copy, tmp_path):
+    out = tmp_path / "out"
+    args = ("--venue", "hotels", "--product", "wallet-card", "--variant", "office")
+    langs = ("--lang", "en", "--lang", "cy", "--lang", "ur")
+    result = run_cli("build", "--source", "source", "--out", out, *args, *langs)
+    assert result.exit_code == 0, result.stderr
+    first = inodes(out)
+    assert len(first) == 6
+    welsh = source_copy / "translations" / "cy.yaml"
+    welsh.write_text(welsh.read_text().replace('hotels: {text: "Gwestai"}', 'hotels: {text: "Gwestai a mwy"}'))
+    result = run_cli("build", "--source", "source", "--out", out, *args, *langs)
+    assert result.exit_code == 0, result.stderr
+    assert rebuilt(first, inodes(out)) == {"hotels/wallet-card-cy.pdf", "hotels/wallet-cards-sheet-a4-cy.pdf"}
