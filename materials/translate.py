@@ -225,8 +225,13 @@ def load_translation(path: Path, loaded: LoadedFile, english: Source,
                                       "a reviewed translation names its reviewer and the date they checked it",
                                       "Give both reviewed_by: and reviewed:, or neither for a draft"))
     replacements: dict[TextKey, str] = {}
+    # A translation may keep a venue or area the English source no longer has
+    # (or a copy of the source that leaves some out): that part is not used.
+    in_source = {found.section for found in wording.values()}
     for section in SECTIONS:
         for key, value in _leaves(loaded.data.get(section) or {}, (section,)):
+            if section in ("venues", "areas") and len(key) > 1 and key[:2] not in in_source:
+                continue
             # A list or group where one text belongs: report the text's own key, once.
             text_key = next((key[:end] for end in range(len(key) - 1, 1, -1) if key[:end] in wording), None)
             if text_key:

@@ -244,3 +244,11 @@ def test_an_unknown_language_is_a_usage_error(tmp_path):
 def test_format_key_reads_like_the_file():
     assert format_key(("venues", "hotels", "signs", "no-luggage-or-id", "text")) == \
         "venues.hotels.signs.no-luggage-or-id.text"
+
+
+def test_a_translated_venue_the_source_does_not_have_is_not_used(source_copy):
+    """A copy of the source with fewer venues keeps working with the full translation."""
+    (source_copy / "venues" / "parks.yaml").unlink()
+    result = run_cli("check", "--no-render", "--source", "source", "--lang", "cy")
+    assert result.exit_code == 0, result.stderr
+    assert "venues.parks" not in result.stdout
