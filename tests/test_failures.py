@@ -276,8 +276,10 @@ def test_html_in_a_text_field_is_printed_as_text(source_copy, tmp_path, literal)
     assert result.exit_code == 0, result.stderr
     assert printed(literal, page_texts(out / "hotels" / "wallet-card.pdf")[0])
     assert printed(literal, page_texts(out / "hotels" / "wallet-cards-sheet-a4.pdf")[0])
-    assert printed(literal, pdf_text(out / "hotels" / "poster-a4.pdf"))
-    assert printed(literal, pdf_text(out / "hotels" / "poster-a3.pdf"))
+    # Poster type is large: a long word such as "<script>alert(1)</script>" may
+    # break after its slash, so compare without the spaces.
+    for poster in ("poster-a4.pdf", "poster-a3.pdf"):
+        assert "".join(literal.split()) in "".join(pdf_text(out / "hotels" / poster).split()), poster
 
 
 # --- safety: one build at a time, and no network ---------------------------------------------
