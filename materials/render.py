@@ -193,7 +193,18 @@ class Renderer:
         if product.pdf_standard:
             options["pdf_variant"] = product.pdf_standard.lower()
         finisher = press_finisher(product.bleed_mm, self.layouts_dir / PRESS_PROFILE) if product.variant == "press" else None
-        return rendered.document.write_pdf(finisher=finisher, **options)
+        try:
+            return rendered.document.write_pdf(finisher=finisher, **options)
+        except OSError as error:
+            # WeasyPrint re-serialises the output intent's ICC profile through
+            # LittleCMS for every PDF/X file (the finisher then swaps in the file
+            # as shipped). Once in about a thousand press files in a long test
+            # run, LittleCMS reported "Could not determine profile size", and
+            # the file built cleanly when made again: try once more. A second
+            # failure is reported as the job's problem.
+            if "profile" not in str(error):
+                raise
+            return rendered.document.write_pdf(finisher=finisher, **options)
 
     def render(self, job: Job, fit_scales: dict[str, float] | None = None) -> Rendered:
         """Lay out one job, with fit regions' text scaled by `fit_scales`

@@ -61,7 +61,7 @@ def test_a_sign_three_times_too_long_is_fitted_by_shrinking_its_region(source_co
 
 
 def test_a_region_shrunk_more_than_15_percent_is_a_warning(source_copy, tmp_path):
-    set_card_sign(source_copy, " ".join(LONG_SIGN_WORDS[:58]))
+    set_card_sign(source_copy, " ".join(LONG_SIGN_WORDS + LONG_SIGN_WORDS[:16]))
     out, result = build_card(tmp_path)
     assert result.exit_code == 0, result.stderr
     card = entry(out, CARD)
