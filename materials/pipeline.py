@@ -1,6 +1,10 @@
 """The stages in order: source -> model -> jobs -> render -> preflight -> write.
 
 `make_materials.py` is only the command line around these functions.
+
+WeasyPrint (with `render` and `preflight`, which need it) is imported only when
+there is something to render: importing it takes longer than a whole build
+with nothing to do.
 """
 
 from __future__ import annotations
@@ -13,17 +17,19 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .catalogue import write_catalogue
 from .errors import RenderError
 from .keys import JobKeys
 from .jobs import Job, plan_jobs
 from .model import Source, load_source
-from .preflight import PreflightReport, check_fonts, check_glyphs, check_layout, fit_regions, measure_regions
-from .render import Rendered, Renderer
 from .translate import edition
 from .write import OutputBusy, atomic_write, output_lock, read_manifest, write_manifest
+
+if TYPE_CHECKING:
+    from .preflight import PreflightReport
+    from .render import Rendered, Renderer
 
 GENERATOR = "make-materials 0.1"
 
@@ -97,6 +103,9 @@ def fit(renderer: Renderer, job: Job) -> tuple[Rendered, dict[str, float], list[
     (`data-fit-min="1"`) are only checked, once the others have been fitted.
     Returns the final layout, the scales applied and, for each region that
     cannot fit, a problem naming how much room it needs."""
+    from .preflight import fit_regions, measure_regions
+    from .render import fit_declarations
+
     base = job.product.base_format
     if base:
         # A derived layout (the card sheet) places copies of its base layout:
@@ -117,13 +126,15 @@ def fit(renderer: Renderer, job: Job) -> tuple[Rendered, dict[str, float], list[
     scales: dict[str, float] = {}
     problems = []
     reported = set()
+    kept = rendered  # the layout at the current region's `low`: often the final one
     for name, region in measured.items():
         if region.fits or minimums.get(name, 1.0) >= 1.0:
             continue
         floor = minimums[name]
         if region.smallest_pt:
             floor = max(floor, job.product.min_text_pt / region.smallest_pt)
-        at_floor = measure_regions(renderer.render(job, {**scales, name: floor}).document)[name]
+        kept = renderer.render(job, {**scales, name: floor})
+        at_floor = measure_regions(kept.document)[name]
         if not at_floor.fits:
             smallest = f"{region.smallest_pt * floor:.1f} pt" if region.smallest_pt else "its smallest size"
             problems.append(_overset_problem(name, at_floor, f" even with its text at {smallest}"))
@@ -133,13 +144,17 @@ def fit(renderer: Renderer, job: Job) -> tuple[Rendered, dict[str, float], list[
         low, high = floor, 1.0  # low fits, high does not
         for _ in range(FIT_STEPS):
             middle = (low + high) / 2
-            if measure_regions(renderer.render(job, {**scales, name: middle}).document)[name].fits:
-                low = middle
+            candidate = renderer.render(job, {**scales, name: middle})
+            if measure_regions(candidate.document)[name].fits:
+                low, kept = middle, candidate
             else:
                 high = middle
         scales[name] = round(low, 4)
     renderer.fit_scales[job] = scales
-    rendered = renderer.render(job, scales)
+    # The same fit stylesheet gives the same layout: when the layout kept was
+    # made with the final scales (as written to 4 places, as the stylesheet
+    # has them), it is not rendered again.
+    rendered = kept if kept.fit_css == fit_declarations(scales) else renderer.render(job, scales)
     problems += [_overset_problem(name, region) for name, region in measure_regions(rendered.document).items()
                  if not region.fits and name not in reported]
     return rendered, scales, problems
@@ -151,6 +166,8 @@ def _shortfall(region) -> str:
 
 def make_pdf(renderer: Renderer, job: Job) -> JobResult:
     """Render, fit and preflight one job in memory. Never raises for a job's own problem."""
+    from .preflight import check_fonts, check_glyphs, check_layout
+
     started = time.perf_counter()
     try:
         rendered, scales, problems = fit(renderer, job)
@@ -222,7 +239,6 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
     """
     started = time.perf_counter()
     source = load_source(source_dir)
-    require_harfbuzz_subset()
     jobs = plan_jobs(source, venue_ids, kinds, variants, area_id, job_languages(source, langs))
     with output_lock(out_dir) if out_dir else contextlib.nullcontext():
         manifest = read_manifest(out_dir) if out_dir else {}
@@ -231,7 +247,9 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
         unchanged = set() if force or not out_dir else {
             job for job in jobs if _is_current(out_dir, manifest.get(job.output_path), keys[job])}
         todo = [job for job in jobs if job not in unchanged]
-        results = _render_all(todo, source, source_dir, layouts_dir, workers)
+        if todo:  # imports WeasyPrint, before any worker is forked
+            require_harfbuzz_subset()
+        results = _render_all(todo, source, layouts_dir, workers)
         outcome = BuildResult()
         for number, job in enumerate(jobs, 1):
             result = JobResult(job, 0.0, skipped=True) if job in unchanged else next(results)
@@ -263,27 +281,36 @@ def _is_current(out_dir: Path, entry: dict | None, key: str) -> bool:
 _worker_renderer: Renderer | None = None
 
 
-def _start_worker(source_dir: Path, layouts_dir: Path) -> None:
-    """Each worker process loads the source and sets up WeasyPrint once. The
-    parent alone handles interrupts: a worker ignores Ctrl-C and is ended
+def _start_worker(source: Source, layouts_dir: Path) -> None:
+    """Each worker process sets up WeasyPrint once, with the source the parent
+    loaded (a forked worker has it already: nothing is copied or loaded again).
+    The parent alone handles interrupts: a worker ignores Ctrl-C and is ended
     quietly by the pool."""
+    from .render import Renderer
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     global _worker_renderer
-    _worker_renderer = Renderer(load_source(source_dir), layouts_dir)
+    _worker_renderer = Renderer(source, layouts_dir)
 
 
 def _render_in_worker(job: Job) -> JobResult:
     return make_pdf(_worker_renderer, job)
 
 
-def _render_all(jobs: list[Job], source: Source, source_dir: Path, layouts_dir: Path, workers: int):
+def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int):
     """Results in job order, rendered here or in a pool of forked processes."""
+    if not jobs:
+        return iter(())
+    from .render import Renderer
+
     if workers <= 1 or len(jobs) <= 1:
         renderer = Renderer(source, layouts_dir)
         return (make_pdf(renderer, job) for job in jobs)
-    context = multiprocessing.get_context("fork")  # workers inherit the imported WeasyPrint
-    pool = context.Pool(min(workers, len(jobs)), _start_worker, (source_dir, layouts_dir))
+    # Forked workers inherit the imported WeasyPrint and the loaded source
+    # (fork passes the initializer's arguments without pickling them).
+    context = multiprocessing.get_context("fork")
+    pool = context.Pool(min(workers, len(jobs)), _start_worker, (source, layouts_dir))
 
     def results():
         with pool:
@@ -326,6 +353,8 @@ def signals_deferred():
 def make_roster_file(source_dir: Path, layouts_dir: Path, job: Job, out_dir: Path) -> JobResult:
     """Make one roster product (certificates or a sign-in sheet) into `out_dir`.
     Nothing goes into a manifest: the file holds attendees' names."""
+    from .render import Renderer
+
     source = load_source(source_dir)
     require_harfbuzz_subset()
     result = make_pdf(Renderer(source, layouts_dir), job)

@@ -64,11 +64,18 @@ class LocalReporting:
     web: str | None = None              # where to report online: printed with a QR code
 
 
+def fit_declarations(fit_scales: dict[str, float] | None) -> str:
+    """The CSS variables that scale fit regions' text (`--fit-body: 0.9659;`):
+    two layouts of a job with the same declarations are the same layout."""
+    return "".join(f"--fit-{name}: {scale:.4f};" for name, scale in sorted((fit_scales or {}).items()))
+
+
 @dataclass
 class Rendered:
     job: Job
     document: object   # weasyprint.Document
     html_root: object  # the parsed HTML (ElementTree), for structure checks
+    fit_css: str = ""  # the fit declarations it was laid out with
 
 
 class Renderer:
@@ -222,8 +229,8 @@ class Renderer:
                 raise RenderError(f"layout error: {where}{error}") from None
             template_dir = (self.layouts_dir / job.product.template).parent
             stylesheets = [stylesheet]
-            if fit_scales:
-                declarations = "".join(f"--fit-{name}: {scale:.4f};" for name, scale in sorted(fit_scales.items()))
+            declarations = fit_declarations(fit_scales)
+            if declarations:
                 stylesheets.append(CSS(string=f":root {{ {declarations} }}", font_config=self.font_config))
             html_document = HTML(string=html, base_url=template_dir.as_uri() + "/", url_fetcher=self.fetcher)
             document = html_document.render(
@@ -238,4 +245,4 @@ class Renderer:
         problems = problems + [f"refused to load {url}" for url in self.fetcher.refused] + collector.messages
         if problems:
             raise RenderError("; ".join(dict.fromkeys(problems)))
-        return Rendered(job, document, html_document.etree_element)
+        return Rendered(job, document, html_document.etree_element, declarations)
