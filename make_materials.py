@@ -22,7 +22,7 @@ from materials.model import load_source
 from materials.pipeline import BuildResult, JobResult, build as run_build, make_roster_file
 from materials.write import OutputBusy
 from materials.roster import parse_date, read_roster
-from materials.translate import PSEUDO_LOCALES, edition, format_key
+from materials.translate import PSEUDO_LOCALES, edition, format_key, language_tags
 
 PROJECT_DIR = Path(__file__).resolve().parent
 DEFAULT_LAYOUTS = PROJECT_DIR / "layouts"
@@ -282,10 +282,11 @@ def report_problems(result: JobResult) -> None:
 @source_option
 @layouts_option
 @selection_options
+@area_option
 @click.option("--render/--no-render", default=True, show_default=True,
               help="Also render every file in memory and preflight it (slower).")
 def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds: tuple[str, ...],
-          variants: tuple[str, ...], langs: tuple[str, ...], render: bool) -> None:
+          variants: tuple[str, ...], langs: tuple[str, ...], area_id: str | None, render: bool) -> None:
     """Validate the source and preflight every file in memory, writing nothing.
 
     Preflight checks each file as it would be printed: page size and count,
@@ -298,6 +299,7 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
     """
     require_known_venues(source_dir, venue_ids)
     require_known_languages(source_dir, langs)
+    require_known_area(source_dir, area_id)
     with user_errors():
         source = load_source(source_dir)
         for tag in langs:
@@ -305,7 +307,7 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
         if not render:
             say(f"The source is valid: {len(source.venues)} venues, {len(source.translations)} translations.")
             return
-        outcome = run_build(source_dir, layouts_dir, None, venue_ids, kinds, variants, langs=langs)
+        outcome = run_build(source_dir, layouts_dir, None, venue_ids, kinds, variants, area_id=area_id, langs=langs)
     for result in outcome.results:
         if result.problems or result.warnings:
             say(result.job.output_path)
@@ -330,12 +332,22 @@ def list_untranslated(source, tag: str) -> None:
 @cli.command(name="list")
 @source_option
 def list_(source_dir: Path) -> None:
-    """List the venues and the products made for each (to stdout)."""
+    """List the venues, areas, languages and the products made for each (to stdout)."""
     with user_errors():
         source = load_source(source_dir)
     click.echo("Venues:")
     for venue in source.venues:
         click.echo(f"  {venue.id:<18} {venue.name}")
+    click.echo("Areas (--area):")
+    for area in source.areas:
+        click.echo(f"  {area.id:<18} {area.council}")
+    click.echo("Languages (--lang):")
+    click.echo(f"  {'en':<18} English")
+    for tag in language_tags(source):
+        language = edition(source, tag).language
+        state = "" if language.pseudo else (
+            " (draft: not for distribution)" if language.draft else f" (reviewed {language.reviewed})")
+        click.echo(f"  {tag:<18} {language.english_name}{state}")
     click.echo("Products (one file each per venue):")
     for fmt in PRODUCT_FORMATS:
         click.echo(f"  {fmt.kind:<12} {fmt.variant:<7} {fmt.filename:<27} {fmt.title}, "

@@ -252,3 +252,17 @@ def test_a_translated_venue_the_source_does_not_have_is_not_used(source_copy):
     result = run_cli("check", "--no-render", "--source", "source", "--lang", "cy")
     assert result.exit_code == 0, result.stderr
     assert "venues.parks" not in result.stdout
+
+
+def test_list_names_the_languages_and_says_which_are_drafts():
+    result = run_cli("list", "--source", SOURCE_DIR)
+    assert result.exit_code == 0
+    assert "cy                 Welsh (draft: not for distribution)" in result.stdout
+    assert "ar-XB" in result.stdout and "example-borough" in result.stdout
+
+
+def test_check_takes_an_area():
+    result = run_cli("check", "--source", SOURCE_DIR, "--area", "example-borough", "--venue", "hotels",
+                     "--product", "wallet-card", "--variant", "office")
+    assert result.exit_code == 0, result.stderr
+    assert "All 2 files pass preflight" in result.stderr
