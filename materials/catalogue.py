@@ -26,8 +26,8 @@ import PIL.Image
 import pypdfium2 as pdfium
 
 from .jobs import PRODUCT_FORMATS, ProductFormat
-from .preflight import MIN_CONTRAST
-from .render import long_date
+from .colour import MIN_CONTRAST
+from .text import long_date
 from .write import atomic_write, read_manifest
 
 CATALOGUE = "index.html"

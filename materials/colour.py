@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+# WCAG 2 AAA for body text: every text run, and white text on a venue colour.
+MIN_CONTRAST = 7.0
+
 
 def hex_to_rgb(colour: str) -> tuple[float, float, float]:
     """`#1B3A5C` -> sRGB components from 0 to 1."""

@@ -22,13 +22,12 @@ from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 from weasyprint.formatting_structure import boxes
 
-from .colour import contrast_ratio
+from .colour import MIN_CONTRAST, contrast_ratio
 from .jobs import ProductFormat
 
 PX_TO_MM = 25.4 / 96
 PX_TO_PT = 72 / 96
 SIZE_TOLERANCE_MM = 0.2
-MIN_CONTRAST = 7.0           # WCAG 2 AAA for body text
 OVERSET_TOLERANCE_MM = 0.05  # sub-pixel rounding in the layout
 
 

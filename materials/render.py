@@ -7,7 +7,6 @@ setting those up costs more than rendering a wallet card.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,22 +21,11 @@ from .jobs import Job, ProductFormat
 from .model import Source
 from .press import PRESS_PROFILE, device_cmyk, press_finisher
 from .qr import address_parts, printed_address, qr_svg
+from .text import long_date, no_widow
 from .translate import edition
 
 WEASYPRINT_LOGGER = logging.getLogger("weasyprint")
 FONT_SUFFIXES = {".ttf", ".otf", ".woff", ".woff2"}
-
-
-def long_date(value: dt.date) -> str:
-    """25 November 2026: the form British readers expect, unambiguous in print."""
-    return f"{value.day} {value:%B %Y}"
-
-
-def no_widow(text: str) -> str:
-    """Join the last two words with a no-break space, so a headline never ends
-    with one short word alone on its last line."""
-    head, space, last = text.rpartition(" ")
-    return f"{head}\u00a0{last}" if space and len(last) < 10 else text
 
 
 class _Collector(logging.Handler):

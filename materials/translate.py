@@ -18,9 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import typing
-import unicodedata
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -303,10 +301,6 @@ def pseudo_translation(tag: str, english: Source, wording: dict[TextKey, Wording
     translated, _ = translated_source(english, wording, replacements)
     return Translation(language, translated)
 
-
-def is_format_character(character: str) -> bool:
-    """Bidi controls and other invisible format characters: they carry no glyph."""
-    return unicodedata.category(character) == "Cf"
 
 
 def load_translations(source_dir: Path, english: Source, read) -> tuple[dict[str, Translation], list[SourceProblem]]:
