@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import itertools
 import multiprocessing
 import signal
 import time
@@ -249,14 +250,16 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
         todo = [job for job in jobs if job not in unchanged]
         if todo:  # imports WeasyPrint, before any worker is forked
             require_harfbuzz_subset()
-        results = _render_all(todo, source, layouts_dir, workers)
+        skipped = (JobResult(job, 0.0, skipped=True) for job in jobs if job in unchanged)
         outcome = BuildResult()
-        for number, job in enumerate(jobs, 1):
-            result = JobResult(job, 0.0, skipped=True) if job in unchanged else next(results)
-            _record(result, out_dir, manifest, source, keys[job])
+        # Unchanged files first, then each made file as soon as it is done.
+        for number, result in enumerate(itertools.chain(skipped, _render_all(todo, source, layouts_dir, workers)), 1):
+            _record(result, out_dir, manifest, source, keys[result.job])
             outcome.results.append(result)
             if progress:
                 progress(number, len(jobs), result)
+        order = {job: index for index, job in enumerate(jobs)}
+        outcome.results.sort(key=lambda result: order[result.job])
         if out_dir:
             write_catalogue(out_dir)
     outcome.seconds = time.perf_counter() - started
@@ -298,8 +301,16 @@ def _render_in_worker(job: Job) -> JobResult:
     return make_pdf(_worker_renderer, job)
 
 
+def _expected_cost(job: Job) -> tuple[bool, bool, bool]:
+    """Handouts take longest, then card sheets (twenty card sides), then posters."""
+    product = job.product
+    return product.kind == "handout", product.base_template is not None, product.kind == "poster"
+
+
 def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int):
-    """Results in job order, rendered here or in a pool of forked processes."""
+    """Results, rendered here in job order, or in a pool of forked processes as
+    they finish. The pool starts the longest jobs first, so that one long job
+    is not left running alone at the end of a short build."""
     if not jobs:
         return iter(())
     from .render import Renderer
@@ -312,9 +323,11 @@ def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int
     context = multiprocessing.get_context("fork")
     pool = context.Pool(min(workers, len(jobs)), _start_worker, (source, layouts_dir))
 
+    longest_first = sorted(jobs, key=_expected_cost, reverse=True)
+
     def results():
         with pool:
-            yield from pool.imap(_render_in_worker, jobs)
+            yield from pool.imap_unordered(_render_in_worker, longest_first)
     return results()
 
 
