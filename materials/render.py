@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
 from weasyprint import CSS, HTML
+from weasyprint.css import ColorProfile
 from weasyprint.text.fonts import FontConfiguration
 
 from .errors import RenderError
@@ -56,6 +58,23 @@ def fit_declarations(fit_scales: dict[str, float] | None) -> str:
     """The CSS variables that scale fit regions' text (`--fit-body: 0.9659;`):
     two layouts of a job with the same declarations are the same layout."""
     return "".join(f"--fit-{name}: {scale:.4f};" for name, scale in sorted((fit_scales or {}).items()))
+
+
+class ShippedColorProfile(ColorProfile):
+    """The press output intent, written as the ICC file we ship. WeasyPrint
+    would re-serialise it through LittleCMS for every PDF/X file, which in
+    forked workers failed now and then ("Could not determine profile size")."""
+
+    shipped: Path
+
+    @property
+    def content(self) -> bytes:
+        return _shipped_bytes(self.shipped)
+
+
+@lru_cache(maxsize=4)
+def _shipped_bytes(path: Path) -> bytes:
+    return path.read_bytes()
 
 
 @dataclass
@@ -118,6 +137,9 @@ class Renderer:
             finally:
                 WEASYPRINT_LOGGER.removeHandler(collector)
             problems = [f"refused to load {url}" for url in self.fetcher.refused] + collector.messages
+            for color_profile in color_profiles.values():
+                color_profile.__class__ = ShippedColorProfile
+                color_profile.shipped = self.layouts_dir / PRESS_PROFILE
             self._stylesheets[product.stylesheet] = (css, color_profiles, problems)
         return self._stylesheets[product.stylesheet]
 
@@ -188,18 +210,7 @@ class Renderer:
         if product.pdf_standard:
             options["pdf_variant"] = product.pdf_standard.lower()
         finisher = press_finisher(product.bleed_mm, self.layouts_dir / PRESS_PROFILE) if product.variant == "press" else None
-        try:
-            return rendered.document.write_pdf(finisher=finisher, **options)
-        except OSError as error:
-            # WeasyPrint re-serialises the output intent's ICC profile through
-            # LittleCMS for every PDF/X file (the finisher then swaps in the file
-            # as shipped). Once in about a thousand press files in a long test
-            # run, LittleCMS reported "Could not determine profile size", and
-            # the file built cleanly when made again: try once more. A second
-            # failure is reported as the job's problem.
-            if "profile" not in str(error):
-                raise
-            return rendered.document.write_pdf(finisher=finisher, **options)
+        return rendered.document.write_pdf(finisher=finisher, **options)
 
     def render(self, job: Job, fit_scales: dict[str, float] | None = None) -> Rendered:
         """Lay out one job, with fit regions' text scaled by `fit_scales`
