@@ -18,7 +18,7 @@ import watchfiles
 
 from materials.errors import RenderError, SourceError
 from materials.jobs import PRODUCT_FORMATS, PRODUCT_KINDS, VARIANTS, Job, Session
-from materials.model import load_source
+from materials.model import display_path, load_source
 from materials.pipeline import BuildResult, JobResult, build as run_build, make_roster_file
 from materials.write import OutputBusy
 from materials.roster import parse_date, read_roster
@@ -61,6 +61,14 @@ def require_known_venues(source_dir: Path, venue_ids: tuple[str, ...]) -> None:
     if unknown and known:  # with no venues at all, the build reports the source problem
         raise click.BadParameter(f"unknown venue {', '.join(unknown)}; choose from: {', '.join(known)}",
                                  param_hint="--venue")
+
+
+def require_known_selection(source_dir: Path, venue_ids: tuple[str, ...], langs: tuple[str, ...],
+                            area_id: str | None) -> None:
+    """Unknown --venue, --lang or --area values are usage errors (exit 2)."""
+    require_known_venues(source_dir, venue_ids)
+    require_known_languages(source_dir, langs)
+    require_known_area(source_dir, area_id)
 
 
 def require_known_languages(source_dir: Path, langs: tuple[str, ...]) -> None:
@@ -184,9 +192,7 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     still built, the earlier copy of the failed file stays in place, and the
     command exits with status 1.
     """
-    require_known_venues(source_dir, venue_ids)
-    require_known_languages(source_dir, langs)
-    require_known_area(source_dir, area_id)
+    require_known_selection(source_dir, venue_ids, langs, area_id)
     outcome = build_and_report(source_dir, layouts_dir, out_dir, venue_ids, kinds, variants, langs, area_id,
                                workers, force)
     if outcome.failed:
@@ -206,19 +212,12 @@ class SourceChanges(watchfiles.DefaultFilter):
         return super().__call__(change, path) and not Path(path).is_relative_to(self.out_dir)
 
 
-def shown_path(path: Path) -> str:
-    """A path as the user would name it: relative to the current folder when inside it."""
-    with contextlib.suppress(ValueError):
-        return str(path.resolve().relative_to(Path.cwd()))
-    return str(path)
-
-
 def changed_files(changes: set[tuple[watchfiles.Change, str]]) -> list[str]:
     """The files a batch of changes touched, each named once. A file that came
     and went within the batch (an editor's or `sed -i`'s temporary file) is
     left out."""
     added = {path for change, path in changes if change == watchfiles.Change.added}
-    return sorted({shown_path(Path(path)) for _, path in changes if path not in added or Path(path).exists()})
+    return sorted({display_path(Path(path)) for _, path in changes if path not in added or Path(path).exists()})
 
 
 @cli.command()
@@ -238,9 +237,7 @@ def watch(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     command goes on waiting for the next change. Press Ctrl-C to stop (exit
     status 0).
     """
-    require_known_venues(source_dir, venue_ids)
-    require_known_languages(source_dir, langs)
-    require_known_area(source_dir, area_id)
+    require_known_selection(source_dir, venue_ids, langs, area_id)
     if not source_dir.is_dir():
         raise click.ClickException(f"cannot watch {source_dir}/: it is not a folder")
 
@@ -259,7 +256,7 @@ def watch(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
                                    yield_on_timeout=True, rust_timeout=500)
         next(changes)
         rebuild()
-        say(f"Watching {shown_path(source_dir)}/ and {shown_path(layouts_dir)}/ for changes. Press Ctrl-C to stop.")
+        say(f"Watching {display_path(source_dir)}/ and {display_path(layouts_dir)}/ for changes. Press Ctrl-C to stop.")
         for batch in changes:
             changed = changed_files(batch)
             if changed:
@@ -297,9 +294,7 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
     With --lang, the wording a translation leaves in English is listed (to
     stdout) by its key, e.g. venues.hotels.signs.no-luggage.text.
     """
-    require_known_venues(source_dir, venue_ids)
-    require_known_languages(source_dir, langs)
-    require_known_area(source_dir, area_id)
+    require_known_selection(source_dir, venue_ids, langs, area_id)
     with user_errors():
         source = load_source(source_dir)
         for tag in langs:

@@ -416,7 +416,7 @@ def _validate(model: type[BaseModel], loaded: LoadedFile, extra: dict | None = N
         return None, problems_from_validation(error, loaded)
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
     """The path as the user would type it: relative to the current folder if inside it."""
     # abspath, not resolve: a symlink is named by its own path, not its target's.
     try:
@@ -450,20 +450,20 @@ def load_source(source_dir: Path) -> Source:
     problems: list[SourceProblem] = []
 
     def read(path: Path) -> LoadedFile | None:
-        display = _display(path)
+        display = display_path(path)
         loaded, found = load_yaml(path, display)
         problems.extend(found)
         return loaded
 
     def require(path: Path) -> LoadedFile | None:
         if not path.is_file():
-            problems.append(SourceProblem(_display(path), None, None, "", "is missing",
+            problems.append(SourceProblem(display_path(path), None, None, "", "is missing",
                                           f"Every source folder needs {path.name}"))
             return None
         return read(path)
 
     if not source_dir.is_dir():
-        raise SourceError([SourceProblem(_display(source_dir), None, None, "", "is not a folder",
+        raise SourceError([SourceProblem(display_path(source_dir), None, None, "", "is not a folder",
                                          "Give --source the folder that holds content.yaml")])
 
     content_file = require(source_dir / "content.yaml")
@@ -471,7 +471,7 @@ def load_source(source_dir: Path) -> Source:
     workshop_file = require(source_dir / "workshop.yaml")
     venue_paths = sorted((source_dir / "venues").glob("*.yaml"))
     if not venue_paths:
-        problems.append(SourceProblem(_display(source_dir / "venues"), None, None, "", "holds no venue files",
+        problems.append(SourceProblem(display_path(source_dir / "venues"), None, None, "", "holds no venue files",
                                       "Add one YAML file per venue type, e.g. venues/hotels.yaml"))
 
     content = organisation = workshop = None
@@ -488,7 +488,7 @@ def load_source(source_dir: Path) -> Source:
     venue_files: list[tuple[LoadedFile, Venue]] = []
     for path in venue_paths:
         if path.is_symlink() and not path.resolve().is_relative_to(source_dir.resolve()):
-            problems.append(SourceProblem(_display(path), None, None, "", "links to a file outside the source folder",
+            problems.append(SourceProblem(display_path(path), None, None, "", "links to a file outside the source folder",
                                           "Copy the file into source/venues/ instead of linking to it"))
             continue
         loaded = read(path)

@@ -266,12 +266,17 @@ _PADDING = "one two three four five six seven eight nine ten".split()
 _VERBATIM_WORD = re.compile(r"\S+@\S+|\S*\w\.\w\S*|[\d][\d\s]*\d")
 
 
+def _outside_verbatim(text: str, wording, kept) -> str:
+    """`text` with `wording` applied to its words and `kept` to its numbers and addresses."""
+    parts = _VERBATIM_WORD.split(text)
+    verbatim = _VERBATIM_WORD.findall(text) + [""]
+    return "".join(wording(part) + (kept(found) if found else "") for part, found in zip(parts, verbatim))
+
+
 def _longer(text: str) -> str:
     """The en-XA form: accented, and 40% longer, in brackets so that a clipped
     end shows. Numbers and addresses stay as they are."""
-    parts = _VERBATIM_WORD.split(text)
-    kept = _VERBATIM_WORD.findall(text)
-    accented = "".join(part.translate(_ACCENTED) + (kept[i] if i < len(kept) else "") for i, part in enumerate(parts))
+    accented = _outside_verbatim(text, lambda part: part.translate(_ACCENTED), lambda found: found)
     padding: list[str] = []
     target = len(text) * 0.4
     while len(" ".join(padding)) < target:
@@ -283,9 +288,7 @@ def _right_to_left(text: str) -> str:
     """The ar-XB form: the English, forced right to left with the Unicode
     right-to-left override, as Android's pseudo-locale does. Numbers and
     addresses are isolated left to right inside it."""
-    parts = _VERBATIM_WORD.split(text)
-    kept = _VERBATIM_WORD.findall(text)
-    body = "".join(part + (f"\u2066{kept[i]}\u2069" if i < len(kept) else "") for i, part in enumerate(parts))
+    body = _outside_verbatim(text, lambda part: part, lambda found: f"\u2066{found}\u2069")
     return f"\u202e{body}\u202c"
 
 
