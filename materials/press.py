@@ -9,6 +9,7 @@ in CMYK registration colour, in a slug outside the bleed.
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 import zlib
@@ -33,15 +34,23 @@ SLUG_MM = MARK_GAP_MM + MARK_LENGTH_MM + 1.0
 
 @lru_cache(maxsize=4)
 def _transform(profile: Path) -> ImageCms.ImageCmsTransform:
-    return ImageCms.buildTransform(ImageCms.createProfile("sRGB"), ImageCms.getOpenProfile(str(profile)),
+    # Opened from memory: LittleCMS reads a profile opened from a file lazily,
+    # and forked workers share that file's offset, so their reads interleave
+    # ("Could not determine profile size" in one job in a few hundred).
+    cmyk = ImageCms.ImageCmsProfile(io.BytesIO(profile.read_bytes()))
+    return ImageCms.buildTransform(ImageCms.createProfile("sRGB"), cmyk,
                                    "RGB", "CMYK", renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
 
 
+@lru_cache(maxsize=64)
 def device_cmyk(colour: str, profile: Path) -> str:
     """`#1B3A5C` -> `device-cmyk(0.93 0.6 0.13 0.45)`, through the press profile."""
     rgb = tuple(int(colour[index:index + 2], 16) for index in (1, 3, 5))
-    pixel = Image.new("RGB", (1, 1), rgb)
-    cyan, magenta, yellow, black = ImageCms.applyTransform(pixel, _transform(profile)).getpixel((0, 0))
+    pixel, converted = Image.new("RGB", (1, 1), rgb), Image.new("CMYK", (1, 1))
+    # The core transform, not ImageCms.applyTransform: that also serialises the
+    # whole profile into the result's metadata, for one pixel.
+    _transform(profile).transform.apply(pixel.getim(), converted.getim())
+    cyan, magenta, yellow, black = converted.getpixel((0, 0))
     return "device-cmyk({})".format(" ".join(f"{value / 255:.3f}".rstrip("0").rstrip(".") or "0"
                                              for value in (cyan, magenta, yellow, black)))
 

@@ -61,9 +61,8 @@ def fit_declarations(fit_scales: dict[str, float] | None) -> str:
 
 
 class ShippedColorProfile(ColorProfile):
-    """The press output intent, written as the ICC file we ship. WeasyPrint
-    would re-serialise it through LittleCMS for every PDF/X file, which in
-    forked workers failed now and then ("Could not determine profile size")."""
+    """The press output intent, written as the ICC file we ship: WeasyPrint
+    would re-serialise it through LittleCMS for every PDF/X file."""
 
     shipped: Path
 

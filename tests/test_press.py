@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -24,6 +25,7 @@ from pypdf.generic import ArrayObject, ContentStream, IndirectObject, StreamObje
 from conftest import (LAYOUTS_DIR, MM_TO_PT, PT_TO_MM, SOURCE_DIR, box_mm, darkest, files_under, font_problems,
                       pdf_reader, read_manifest, render_page, run_cli, shipped_source)
 from materials.jobs import PRODUCT_FORMATS
+from materials.press import PRESS_PROFILE, device_cmyk
 
 PRESS_FORMATS = [fmt for fmt in PRODUCT_FORMATS if fmt.variant == "press"]
 OFFICE_FORMATS = [fmt for fmt in PRODUCT_FORMATS if fmt.variant == "office"]
@@ -453,3 +455,27 @@ def test_list_names_each_file_with_its_variant():
     listed = {line.split()[2]: line.split()[1] for line in result.stdout.splitlines()
               if line.startswith("  ") and line.split()[2:3] and line.split()[2].endswith(".pdf")}
     assert listed == {fmt.filename: fmt.variant for fmt in PRODUCT_FORMATS}
+
+
+def test_accent_conversion_survives_forked_workers_converting_at_once():
+    """Build workers are forked from one process and convert venue accents at
+    the same time. The CMYK profile once shared a file offset between them,
+    and about one conversion in a few hundred failed with "Could not determine
+    profile size", failing a press file at random."""
+    profile = (LAYOUTS_DIR / PRESS_PROFILE).resolve()
+    expected = device_cmyk("#1B3A5C", profile)  # the parent converts first, as a build does
+    children = []
+    for _ in range(4):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            try:
+                for _ in range(50):
+                    device_cmyk.cache_clear()
+                    if device_cmyk("#1B3A5C", profile) != expected:
+                        os._exit(1)
+            except BaseException:
+                os._exit(1)
+            os._exit(0)
+        children.append(pid)
+    statuses = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+    assert statuses == [0, 0, 0, 0]
