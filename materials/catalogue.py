@@ -140,26 +140,30 @@ def _thumbnail(out_dir: Path, entry: dict) -> Thumbnail | None:
     except OSError:  # not made yet, or damaged
         pass
     try:
-        image = render_thumbnail(out_dir / entry["file"])
+        png = thumbnail_png(out_dir / entry["file"])
     except pdfium.PdfiumError:
         return None
-    png = io.BytesIO()
-    image.save(png, "PNG", optimize=True)
-    atomic_write(path, png.getvalue())  # whole or not at all: a half PNG would be kept for good
-    return Thumbnail(relative, *image.size)
+    atomic_write(path, png)  # whole or not at all: a half PNG would be kept for good
+    with PIL.Image.open(io.BytesIO(png)) as image:
+        return Thumbnail(relative, *image.size)
 
 
-def render_thumbnail(pdf: Path) -> PIL.Image.Image:
-    """The first page as it will look trimmed (no bleed, no crop marks)."""
+def thumbnail_png(pdf: Path | bytes) -> bytes:
+    """The first page as it will look trimmed (no bleed, no crop marks), as a
+    PNG. A build makes it in the worker that made the PDF, so thumbnails are
+    made in parallel; the catalogue makes any that are missing."""
     document = pdfium.PdfDocument(pdf)
     try:
         page = document[0]
         trim = page.get_trimbox()
         page.set_cropbox(*trim)
         scale = THUMBNAIL_PX / max(trim[2] - trim[0], trim[3] - trim[1])
-        return page.render(scale=scale).to_pil()
+        image = page.render(scale=scale).to_pil()
     finally:
         document.close()
+    png = io.BytesIO()
+    image.save(png, "PNG", optimize=True)
+    return png.getvalue()
 
 
 def _remove_stale_thumbnails(out_dir: Path, keep: set[PurePosixPath]) -> None:

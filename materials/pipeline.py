@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import itertools
 import multiprocessing
@@ -20,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from .catalogue import write_catalogue
+import pypdfium2 as pdfium
+
+from .catalogue import thumbnail_path, thumbnail_png, write_catalogue
 from .errors import RenderError
 from .keys import JobKeys
 from .jobs import Job, plan_jobs
@@ -57,6 +60,7 @@ class JobResult:
     seconds: float
     report: PreflightReport | None = None
     pdf: bytes | None = None
+    thumbnail: bytes | None = None  # the catalogue's PNG of page 1, when the file is to be written
     problems: list[str] = field(default_factory=list)
     skipped: bool = False  # unchanged since the last build
 
@@ -165,8 +169,9 @@ def _shortfall(region) -> str:
     return f"{(1 - region.has_mm / region.needed_mm) * 100:.0f}%"
 
 
-def make_pdf(renderer: Renderer, job: Job) -> JobResult:
-    """Render, fit and preflight one job in memory. Never raises for a job's own problem."""
+def make_pdf(renderer: Renderer, job: Job, thumbnail: bool = False) -> JobResult:
+    """Render, fit and preflight one job in memory, and with `thumbnail` make
+    the catalogue's picture of it. Never raises for a job's own problem."""
     from .preflight import check_fonts, check_glyphs, check_layout
 
     started = time.perf_counter()
@@ -190,7 +195,11 @@ def make_pdf(renderer: Renderer, job: Job) -> JobResult:
     seconds = time.perf_counter() - started
     if report.problems:
         return JobResult(job, seconds, report, problems=report.problems)
-    return JobResult(job, seconds, report, pdf)
+    try:
+        picture = thumbnail_png(pdf) if thumbnail else None
+    except pdfium.PdfiumError:  # the catalogue tries again, and lists the file without one
+        picture = None
+    return JobResult(job, seconds, report, pdf, picture)
 
 
 def manifest_entry(result: JobResult, source: Source) -> dict:
@@ -253,7 +262,7 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
         skipped = (JobResult(job, 0.0, skipped=True) for job in jobs if job in unchanged)
         outcome = BuildResult()
         # Unchanged files first, then each made file as soon as it is done.
-        for number, result in enumerate(itertools.chain(skipped, _render_all(todo, source, layouts_dir, workers)), 1):
+        for number, result in enumerate(itertools.chain(skipped, _render_all(todo, source, layouts_dir, workers, bool(out_dir))), 1):
             _record(result, out_dir, manifest, source, keys[result.job])
             outcome.results.append(result)
             if progress:
@@ -297,8 +306,8 @@ def _start_worker(source: Source, layouts_dir: Path) -> None:
     _worker_renderer = Renderer(source, layouts_dir)
 
 
-def _render_in_worker(job: Job) -> JobResult:
-    return make_pdf(_worker_renderer, job)
+def _render_in_worker(job: Job, thumbnail: bool) -> JobResult:
+    return make_pdf(_worker_renderer, job, thumbnail)
 
 
 def _expected_cost(job: Job) -> tuple[bool, bool, bool]:
@@ -307,9 +316,9 @@ def _expected_cost(job: Job) -> tuple[bool, bool, bool]:
     return product.kind == "handout", product.base_template is not None, product.kind == "poster"
 
 
-def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int):
-    """Results, rendered here in job order, or in a pool of forked processes as
-    they finish. The pool starts the longest jobs first, so that one long job
+def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int, thumbnails: bool):
+    """Results (with thumbnails, for a build that writes), rendered here in job
+    order, or in a pool of forked processes as they finish. The pool starts the longest jobs first, so that one long job
     is not left running alone at the end of a short build."""
     if not jobs:
         return iter(())
@@ -317,7 +326,7 @@ def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int
 
     if workers <= 1 or len(jobs) <= 1:
         renderer = Renderer(source, layouts_dir)
-        return (make_pdf(renderer, job) for job in jobs)
+        return (make_pdf(renderer, job, thumbnails) for job in jobs)
     # Forked workers inherit the imported WeasyPrint and the loaded source
     # (fork passes the initializer's arguments without pickling them).
     context = multiprocessing.get_context("fork")
@@ -327,7 +336,7 @@ def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int
 
     def results():
         with pool:
-            yield from pool.imap_unordered(_render_in_worker, longest_first)
+            yield from pool.imap_unordered(functools.partial(_render_in_worker, thumbnail=thumbnails), longest_first)
     return results()
 
 
@@ -339,9 +348,12 @@ def _record(result: JobResult, out_dir: Path | None, manifest: dict, source: Sou
         # build stops, the manifest describes exactly the files there.
         with signals_deferred():
             atomic_write(out_dir / result.job.output_path, result.pdf)
-            manifest[result.job.output_path] = {**manifest_entry(result, source), "key": key}
+            entry = manifest[result.job.output_path] = {**manifest_entry(result, source), "key": key}
+            picture = out_dir / thumbnail_path(entry)
+            if result.thumbnail and not picture.is_file():  # same name, same PDF: the same picture
+                atomic_write(picture, result.thumbnail)
             write_manifest(out_dir, manifest, GENERATOR)
-    result.pdf = None  # written: do not hold every PDF in memory
+    result.pdf = result.thumbnail = None  # written: do not hold every PDF in memory
 
 
 @contextlib.contextmanager
