@@ -8,7 +8,7 @@ setting those up costs more than rendering a wallet card.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from .errors import RenderError
 from .fetch import ProjectFetcher
 from .jobs import Job, ProductFormat
 from .model import Source
+from .preflight import PdfFont, pdf_fonts
 from .press import PRESS_PROFILE, device_cmyk, press_finisher
 from .qr import address_parts, printed_address, qr_svg
 from .text import long_date, no_widow
@@ -82,6 +83,7 @@ class Rendered:
     document: object   # weasyprint.Document
     html_root: object  # the parsed HTML (ElementTree), for structure checks
     fit_css: str = ""  # the fit declarations it was laid out with
+    fonts: list[PdfFont] = field(default_factory=list)  # the PDF's fonts, once written
 
 
 class Renderer:
@@ -203,13 +205,19 @@ class Renderer:
         return [ref for ref in content.references if ref.id in cited]
 
     def write_pdf(self, rendered: Rendered) -> bytes:
-        """The PDF of a laid-out job, to its product's standard."""
+        """The PDF of a laid-out job, to its product's standard; the fonts
+        written into it go to `rendered.fonts`, for preflight."""
         product = rendered.job.product
         options = {"pdf_tags": True}
         if product.pdf_standard:
             options["pdf_variant"] = product.pdf_standard.lower()
-        finisher = press_finisher(product.bleed_mm, self.layouts_dir / PRESS_PROFILE) if product.variant == "press" else None
-        return rendered.document.write_pdf(finisher=finisher, **options)
+        press = press_finisher(product.bleed_mm, self.layouts_dir / PRESS_PROFILE) if product.variant == "press" else None
+
+        def finish(document, pdf) -> None:
+            if press:
+                press(document, pdf)
+            rendered.fonts = pdf_fonts(pdf)
+        return rendered.document.write_pdf(finisher=finish, **options)
 
     def render(self, job: Job, fit_scales: dict[str, float] | None = None) -> Rendered:
         """Lay out one job, with fit regions' text scaled by `fit_scales`

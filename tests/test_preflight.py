@@ -11,7 +11,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from conftest import pdf_text, printed, read_manifest, run_cli
+from conftest import font_problems, pdf_text, printed, read_manifest, run_cli
 from materials.jobs import PRODUCT_FORMATS
 
 CARD = "hotels/wallet-card.pdf"
@@ -130,6 +130,27 @@ def test_a_character_missing_from_the_fonts_fails(source_copy, tmp_path):
     assert result.exit_code == 1
     assert (f"error: {CARD}: glyphs: '⚠' (U+26A0) in \"No luggage ⚠ or ID\" is not in the layout's fonts "
             "(Atkinson Hyperlegible, Noto Sans, Noto Sans Arabic)") in result.stderr
+
+
+def test_a_layout_that_reaches_a_machine_font_fails(layouts_copy, source_copy, tmp_path):
+    """A font-family the layouts do not load falls back to whatever the
+    machine has: another machine would print something else."""
+    stylesheet = layouts_copy / "wallet-card" / "wallet-card.css"
+    stylesheet.write_text(stylesheet.read_text() + "\n.caveat { font-family: serif; }\n")
+    _, result = build_card(tmp_path, "--layouts", layouts_copy)
+    assert result.exit_code == 1
+    assert re.search(rf"error: {CARD}: fonts: uses the machine's font \S+ instead of the layout's fonts",
+                     result.stderr), result.stderr
+
+
+def test_the_fonts_preflight_read_are_the_fonts_in_the_written_files(full_build):
+    """Preflight reads the fonts from the PDF's objects as WeasyPrint writes
+    them; pypdf, reading the files back, must find the same ones."""
+    entries = read_manifest(full_build.out)
+    assert len(entries) == 90
+    for entry in entries:
+        names, _ = font_problems(PdfReader(full_build.out / entry["file"]))
+        assert set(entry["fonts"]) == names, entry["file"]
 
 
 def test_a_heading_that_skips_a_level_fails(layouts_copy, source_copy, tmp_path):
