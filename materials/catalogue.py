@@ -23,7 +23,6 @@ from pathlib import Path, PurePosixPath
 
 import jinja2
 import PIL.Image
-import pypdfium2 as pdfium
 
 from .jobs import PRODUCT_FORMATS, ProductFormat
 from .colour import MIN_CONTRAST
@@ -139,28 +138,33 @@ def _thumbnail(out_dir: Path, entry: dict) -> Thumbnail | None:
             return Thumbnail(relative, *existing.size)
     except OSError:  # not made yet, or damaged
         pass
-    try:
-        png = thumbnail_png(out_dir / entry["file"])
-    except pdfium.PdfiumError:
+    png = thumbnail_png(out_dir / entry["file"])
+    if png is None:
         return None
     atomic_write(path, png)  # whole or not at all: a half PNG would be kept for good
     with PIL.Image.open(io.BytesIO(png)) as image:
         return Thumbnail(relative, *image.size)
 
 
-def thumbnail_png(pdf: Path | bytes) -> bytes:
+def thumbnail_png(pdf: Path | bytes) -> bytes | None:
     """The first page as it will look trimmed (no bleed, no crop marks), as a
-    PNG. A build makes it in the worker that made the PDF, so thumbnails are
-    made in parallel; the catalogue makes any that are missing."""
-    document = pdfium.PdfDocument(pdf)
+    PNG; None if the PDF cannot be read. A build makes it in the worker that
+    made the PDF, so thumbnails are made in parallel; the catalogue makes any
+    that are missing."""
+    import pypdfium2 as pdfium  # here: a build with nothing to do needs none
+
     try:
-        page = document[0]
-        trim = page.get_trimbox()
-        page.set_cropbox(*trim)
-        scale = THUMBNAIL_PX / max(trim[2] - trim[0], trim[3] - trim[1])
-        image = page.render(scale=scale).to_pil()
-    finally:
-        document.close()
+        document = pdfium.PdfDocument(pdf)
+        try:
+            page = document[0]
+            trim = page.get_trimbox()
+            page.set_cropbox(*trim)
+            scale = THUMBNAIL_PX / max(trim[2] - trim[0], trim[3] - trim[1])
+            image = page.render(scale=scale).to_pil()
+        finally:
+            document.close()
+    except pdfium.PdfiumError:
+        return None
     png = io.BytesIO()
     image.save(png, "PNG", optimize=True)
     return png.getvalue()

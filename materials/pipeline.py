@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-import pypdfium2 as pdfium
-
 from .catalogue import thumbnail_path, thumbnail_png, write_catalogue
 from .errors import RenderError
 from .keys import JobKeys
@@ -186,7 +184,7 @@ def make_pdf(renderer: Renderer, job: Job, thumbnail: bool = False) -> JobResult
                 report.warnings.append(f"fit: region \"{name}\" shrunk to {scale:.0%} of its size to fit")
         check_glyphs(rendered.document, renderer.font_files(), report, quote=not personal)
         pdf = renderer.write_pdf(rendered)
-        check_fonts(pdf, renderer.font_files(), report)
+        check_fonts(rendered.fonts, renderer.font_files(), report)
     except RenderError as error:
         return JobResult(job, time.perf_counter() - started, problems=[str(error)])
     except Exception as error:  # noqa: BLE001 - a layout that crashes WeasyPrint fails its own job only
@@ -195,11 +193,7 @@ def make_pdf(renderer: Renderer, job: Job, thumbnail: bool = False) -> JobResult
     seconds = time.perf_counter() - started
     if report.problems:
         return JobResult(job, seconds, report, problems=report.problems)
-    try:
-        picture = thumbnail_png(pdf) if thumbnail else None
-    except pdfium.PdfiumError:  # the catalogue tries again, and lists the file without one
-        picture = None
-    return JobResult(job, seconds, report, pdf, picture)
+    return JobResult(job, seconds, report, pdf, thumbnail_png(pdf) if thumbnail else None)
 
 
 def manifest_entry(result: JobResult, source: Source) -> dict:
@@ -262,7 +256,8 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
         skipped = (JobResult(job, 0.0, skipped=True) for job in jobs if job in unchanged)
         outcome = BuildResult()
         # Unchanged files first, then each made file as soon as it is done.
-        for number, result in enumerate(itertools.chain(skipped, _render_all(todo, source, layouts_dir, workers, bool(out_dir))), 1):
+        made = _render_all(todo, source, layouts_dir, workers, thumbnails=bool(out_dir))
+        for number, result in enumerate(itertools.chain(skipped, made), 1):
             _record(result, out_dir, manifest, source, keys[result.job])
             outcome.results.append(result)
             if progress:
