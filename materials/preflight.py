@@ -316,10 +316,10 @@ def check_fonts(fonts: list[PdfFont], font_files: set[Path], report: PreflightRe
     # WeasyPrint names each PDF font after its Pango description, e.g.
     # "ABCDEF+Atkinson-Hyperlegible-Bold": the family, then the style.
     allowed = tuple(_font_facts_of(path)[0].replace(" ", "-") for path in font_files)
-    for font in {font.name: font for font in fonts}.values():
-        if not font.embedded:
-            report.problems.append(f"fonts: {font.name} is not embedded")
-        if not font.name.startswith(allowed):
-            report.problems.append(f"fonts: uses the machine's font {font.name} instead of the layout's fonts "
-                                   "(a character is missing from them, or a font-family is misspelt)")
     report.fonts = sorted({font.name for font in fonts})
+    for name in report.fonts:
+        if not all(font.embedded for font in fonts if font.name == name):
+            report.problems.append(f"fonts: {name} is not embedded")
+        if not name.startswith(allowed):
+            report.problems.append(f"fonts: uses the machine's font {name} instead of the layout's fonts "
+                                   "(a character is missing from them, or a font-family is misspelt)")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 
+import pydyf
 import pytest
 from pypdf import PdfReader
 
 from conftest import font_problems, pdf_text, printed, read_manifest, run_cli
 from materials.jobs import PRODUCT_FORMATS
+from materials.preflight import PdfFont, PreflightReport, check_fonts, pdf_fonts
 
 CARD = "hotels/wallet-card.pdf"
 SHEET = "hotels/wallet-cards-sheet-a4.pdf"
@@ -141,6 +143,21 @@ def test_a_layout_that_reaches_a_machine_font_fails(layouts_copy, source_copy, t
     assert result.exit_code == 1
     assert re.search(rf"error: {CARD}: fonts: uses the machine's font \S+ instead of the layout's fonts",
                      result.stderr), result.stderr
+
+
+def test_the_font_check_flags_a_font_without_its_file():
+    """A font dictionary with no embedded file (a standard-14 Helvetica) is
+    both not embedded and not the layout's: two problems."""
+    pdf = pydyf.PDF()
+    pdf.add_object(pydyf.Dictionary({"Type": "/Font", "Subtype": "/Type1", "BaseFont": "/Helvetica"}))
+    fonts = pdf_fonts(pdf)
+    assert fonts == [PdfFont("Helvetica", embedded=False)]
+    report = PreflightReport(1, 85.6, 53.98)
+    check_fonts(fonts, set(), report)
+    assert report.fonts == ["Helvetica"]
+    assert report.problems[0] == "fonts: Helvetica is not embedded"
+    assert report.problems[1].startswith("fonts: uses the machine's font Helvetica instead of the layout's fonts")
+    assert len(report.problems) == 2
 
 
 def test_the_fonts_preflight_read_are_the_fonts_in_the_written_files(full_build):
