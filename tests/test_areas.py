@@ -37,6 +37,15 @@ def test_the_area_numbers_are_on_every_product(area_build, fmt):
     assert not printed(write_in, text)
 
 
+def test_the_shipped_translations_fit_an_area_edition():
+    """An area's edition carries more (hours, an out-of-hours line, the QR code
+    and its address): a real translation must still fit every product."""
+    result = run_cli("check", "--source", SOURCE_DIR, "--area", AREA, "--venue", "hotels",
+                     *(option for tag in shipped_source().translations for option in ("--lang", tag)))
+    assert result.exit_code == 0, result.stderr
+    assert f"All {len(PRODUCT_FORMATS) * len(shipped_source().translations)} files pass preflight" in result.stderr
+
+
 def test_example_area_numbers_are_in_the_drama_range():
     """Never a real line: Ofcom's drama range 01632 960000-960999."""
     area = shipped_source().area(AREA)
