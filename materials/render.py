@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import jinja2
 from weasyprint import CSS, HTML
-from weasyprint.css import ColorProfile
 from weasyprint.text.fonts import FontConfiguration
 
 from .errors import RenderError
@@ -59,22 +57,6 @@ def fit_declarations(fit_scales: dict[str, float] | None) -> str:
     """The CSS variables that scale fit regions' text (`--fit-body: 0.9659;`):
     two layouts of a job with the same declarations are the same layout."""
     return "".join(f"--fit-{name}: {scale:.4f};" for name, scale in sorted((fit_scales or {}).items()))
-
-
-class ShippedColorProfile(ColorProfile):
-    """The press output intent, written as the ICC file we ship: WeasyPrint
-    would re-serialise it through LittleCMS for every PDF/X file."""
-
-    shipped: Path
-
-    @property
-    def content(self) -> bytes:
-        return _shipped_bytes(self.shipped)
-
-
-@lru_cache(maxsize=4)
-def _shipped_bytes(path: Path) -> bytes:
-    return path.read_bytes()
 
 
 @dataclass
@@ -138,9 +120,6 @@ class Renderer:
             finally:
                 WEASYPRINT_LOGGER.removeHandler(collector)
             problems = [f"refused to load {url}" for url in self.fetcher.refused] + collector.messages
-            for color_profile in color_profiles.values():
-                color_profile.__class__ = ShippedColorProfile
-                color_profile.shipped = self.layouts_dir / PRESS_PROFILE
             self._stylesheets[product.stylesheet] = (css, color_profiles, problems)
         return self._stylesheets[product.stylesheet]
 
