@@ -7,7 +7,10 @@ setting those up costs more than rendering a wallet card.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +60,23 @@ def fit_declarations(fit_scales: dict[str, float] | None) -> str:
     """The CSS variables that scale fit regions' text (`--fit-body: 0.9659;`):
     two layouts of a job with the same declarations are the same layout."""
     return "".join(f"--fit-{name}: {scale:.4f};" for name, scale in sorted((fit_scales or {}).items()))
+
+
+@contextlib.contextmanager
+def _source_date(day: dt.date):
+    """SOURCE_DATE_EPOCH set to the document's own date (its PDF dates are the
+    content's `reviewed:` date): WeasyPrint saves the fonts it instances from
+    variable fonts (Noto Sans Arabic, for Urdu) with fontTools, which stamps
+    each with the time now unless SOURCE_DATE_EPOCH is set."""
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(dt.datetime.combine(day, dt.time(), dt.timezone.utc).timestamp()))
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
 @dataclass
@@ -196,7 +216,8 @@ class Renderer:
             if press:
                 press(document, pdf)
             rendered.fonts = pdf_fonts(pdf)
-        return rendered.document.write_pdf(finisher=finish, **options)
+        with _source_date(self.source.content.reviewed):
+            return rendered.document.write_pdf(finisher=finish, **options)
 
     def render(self, job: Job, fit_scales: dict[str, float] | None = None) -> Rendered:
         """Lay out one job, with fit regions' text scaled by `fit_scales`

@@ -4,11 +4,15 @@ must survive."""
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import re
 
 import numpy as np
 import pypdfium2 as pdfium
 import pytest
+from fontTools.misc.timeTools import timestampSinceEpoch
+from fontTools.ttLib import TTFont
 
 from conftest import (LAYOUTS_DIR, SOURCE_DIR, colour_mask, files_under, page_texts, pdf_reader, pdf_text, printed,
                       read_manifest, render_page, run_cli, shipped_source)
@@ -64,6 +68,25 @@ def test_the_shipped_translations_are_drafts_of_welsh_and_urdu():
 def test_a_default_build_leaves_drafts_out(full_build):
     """Unreviewed safeguarding text is made only when asked for by name."""
     assert not [name for name in files_under(full_build.out) if name.endswith(("-cy.pdf", "-ur.pdf"))]
+
+
+@pytest.mark.parametrize("tag", ["cy", "ur"])
+def test_fonts_instanced_from_variable_fonts_carry_the_documents_date(shipped_drafts, tag):
+    """Noto Sans Arabic (and Noto Sans, for Welsh letters) are variable fonts:
+    WeasyPrint instances them with fontTools, which stamps each font with the
+    time now unless told a date. A file that changes with the clock is not
+    reproducible: each font must carry the content's reviewed date."""
+    reviewed = shipped_source().content.reviewed
+    expected = timestampSinceEpoch(dt.datetime.combine(reviewed, dt.time(), dt.timezone.utc).timestamp())
+    stamped = {}
+    for page in pdf_reader(shipped_drafts / "hotels" / f"poster-a3-{tag}.pdf").pages:
+        for font in page["/Resources"]["/Font"].values():
+            descendant = font.get_object()["/DescendantFonts"][0].get_object()
+            data = descendant["/FontDescriptor"].get_object()["/FontFile2"].get_object().get_data()
+            stamped[str(font.get_object()["/BaseFont"]).split("+")[-1]] = TTFont(io.BytesIO(data))["head"].modified
+    noto = {name: modified for name, modified in stamped.items() if name.startswith("Noto-Sans")}
+    assert noto, f"no Noto Sans font in the {tag} poster: {sorted(stamped)}"
+    assert set(noto.values()) == {expected}, noto
 
 
 @pytest.mark.parametrize("tag", ["cy", "ur"])
