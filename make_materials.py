@@ -131,6 +131,14 @@ area_option = click.option(
          "write-in space; files go to OUT/ID/<venue>/.")
 
 
+def build_options(command):
+    """The options `build` and `watch` share, so that watch builds exactly what
+    build would: from where, what, into where, in how many processes."""
+    for option in reversed((source_option, layouts_option, out_option, selection_options, jobs_option, area_option)):
+        command = option(command)
+    return command
+
+
 def require_known_area(source_dir: Path, area_id: str | None) -> None:
     known_areas = sorted(path.stem for path in (source_dir / "areas").glob("*.yaml"))
     if area_id and area_id not in known_areas:
@@ -172,14 +180,9 @@ def build_and_report(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_i
 
 
 @cli.command()
-@source_option
-@layouts_option
-@out_option
-@selection_options
-@jobs_option
+@build_options
 @click.option("--force", is_flag=True,
               help="Rebuild every file, even those whose inputs have not changed since the last build.")
-@area_option
 def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...],
           kinds: tuple[str, ...], variants: tuple[str, ...], langs: tuple[str, ...], workers: int, force: bool,
           area_id: str | None) -> None:
@@ -221,12 +224,7 @@ def changed_files(changes: set[tuple[watchfiles.Change, str]]) -> list[str]:
 
 
 @cli.command()
-@source_option
-@layouts_option
-@out_option
-@selection_options
-@jobs_option
-@area_option
+@build_options
 def watch(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...], kinds: tuple[str, ...],
           variants: tuple[str, ...], langs: tuple[str, ...], workers: int, area_id: str | None) -> None:
     """Build, then build again whenever a file in --source or --layouts changes.
