@@ -16,6 +16,7 @@ is overset, whatever the stylesheet says.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,6 +171,40 @@ def measure_regions(document) -> dict[str, RegionFit]:
             if name not in worst or fit.needed_mm - fit.has_mm > worst[name].needed_mm - worst[name].has_mm:
                 worst[name] = fit
     return worst
+
+
+@dataclass(frozen=True)
+class ColumnSplit:
+    """How many items of a list set in columns went in the first column, and
+    how many should, for the columns to balance."""
+
+    laid_out: int
+    balanced: int
+
+
+def column_splits(document) -> dict[str, ColumnSplit]:
+    """Each list the layout sets in two columns side by side (`data-balance`):
+    its balanced split puts as many items in the first column as keeps the
+    taller column shortest (the first column taking a tie), as CSS balances
+    columns. An item measures the same in either column (both are as wide),
+    so any one layout of the list gives every split's heights."""
+    splits: dict[str, ColumnSplit] = {}
+    for page in document.pages:
+        for box in _descendants(page._page_box):
+            element = getattr(box, "element", None)
+            if element is None or not element.get("data-balance") or not isinstance(box, boxes.BlockLevelBox):
+                continue
+            columns = [[item.margin_height() for item in column.children if isinstance(item, boxes.BlockLevelBox)]
+                       for column in box.children if isinstance(column, boxes.ParentBox)]
+            heights = [height for column in columns for height in column]
+            if len(heights) < 2:
+                continue
+            firsts = itertools.accumulate(heights[:-1])  # the first column's height with 1, 2, ... items
+            taller = [max(first, sum(heights) - first) for first in firsts]
+            # 0.5 px: rounding, not a real difference.
+            balanced = max(count for count, height in enumerate(taller, 1) if height <= min(taller) + 0.5)
+            splits[element.get("data-balance")] = ColumnSplit(len(columns[0]), balanced)
+    return splits
 
 
 def fit_regions(html_root) -> dict[str, float]:

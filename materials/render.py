@@ -22,7 +22,7 @@ from .errors import RenderError
 from .fetch import ProjectFetcher
 from .jobs import Job, ProductFormat
 from .model import Source
-from .preflight import PdfFont, pdf_fonts
+from .preflight import PdfFont, column_splits, pdf_fonts
 from .press import PRESS_PROFILE, device_cmyk, press_finisher
 from .qr import address_parts, printed_address, qr_svg
 from .text import long_date, no_widow
@@ -84,6 +84,7 @@ class Rendered:
     job: Job
     document: object   # weasyprint.Document
     html_root: object  # the parsed HTML (ElementTree), for structure checks
+    html: str          # the markup it was laid out from
     fit_css: str = ""  # the fit declarations it was laid out with
     fonts: list[PdfFont] = field(default_factory=list)  # the PDF's fonts, once written
 
@@ -96,6 +97,7 @@ class Renderer:
         self.font_config = FontConfiguration()
         self.image_cache: dict = {}
         self.fit_scales: dict[Job, dict[str, float]] = {}  # the fit found for each job
+        self.column_splits: dict[tuple, dict[str, int]] = {}  # the last balanced splits, by _balance_group
         self._stylesheets: dict[str, tuple[CSS, dict, list[str]]] = {}
         self.jinja = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.layouts_dir),
@@ -221,15 +223,27 @@ class Renderer:
 
     def render(self, job: Job, fit_scales: dict[str, float] | None = None) -> Rendered:
         """Lay out one job, with fit regions' text scaled by `fit_scales`
-        (region name -> scale, via the CSS variables --fit-<name>).
+        (region name -> scale, via the CSS variables --fit-<name>) and every
+        list set in columns (`data-balance`) balanced: laid out once more when
+        the split it was laid out with is not the balanced one.
         Raises RenderError naming what went wrong."""
+        group = _balance_group(job)
+        rendered = self._layout(job, fit_scales, self.column_splits.get(group, {}))
+        splits = column_splits(rendered.document)
+        balanced = {name: split.balanced for name, split in splits.items()}
+        if any(split.laid_out != split.balanced for split in splits.values()):
+            rendered = self._layout(job, fit_scales, balanced)
+        self.column_splits[group] = balanced
+        return rendered
+
+    def _layout(self, job: Job, fit_scales: dict[str, float] | None, splits: dict[str, int]) -> Rendered:
         stylesheet, color_profiles, problems = self.stylesheet(job.product)
         collector = _Collector()
         WEASYPRINT_LOGGER.addHandler(collector)
         self.fetcher.refused.clear()
         try:
             try:
-                html = self.template_for(job).render(self.context(job))
+                html = self.template_for(job).render({**self.context(job), "column_splits": splits})
             except jinja2.TemplateError as error:
                 where = f"{error.filename}:{error.lineno}: " if getattr(error, "lineno", None) else ""
                 raise RenderError(f"layout error: {where}{error}") from None
@@ -251,4 +265,12 @@ class Renderer:
         problems = problems + [f"refused to load {url}" for url in self.fetcher.refused] + collector.messages
         if problems:
             raise RenderError("; ".join(dict.fromkeys(problems)))
-        return Rendered(job, document, html_document.etree_element, declarations)
+        return Rendered(job, document, html_document.etree_element, html, declarations)
+
+
+def _balance_group(job: Job) -> tuple:
+    """Jobs whose lists are likely to balance alike: one product family's
+    sizes for one venue, area and language (the poster sizes scale alike).
+    The split found for one is the first one tried for the next; the result
+    never depends on it, only the number of layouts does."""
+    return job.venue_id, job.area_id, job.lang, job.product.kind

@@ -126,8 +126,8 @@ def fit_css(scales: dict[str, float]) -> str | None:
 
 
 def make_docs(jobs, fit_scales: dict[str, dict]) -> list[Doc]:
-    """Each job's final HTML, from the pipeline's own templates and context, with
-    the fit the pipeline found (read from a build's manifest)."""
+    """Each job's final HTML, as the pipeline lays it out with the fit it found
+    (read from a build's manifest), its lists balanced."""
     from materials.model import load_source
     from materials.render import Renderer
 
@@ -139,7 +139,7 @@ def make_docs(jobs, fit_scales: dict[str, dict]) -> list[Doc]:
         if product.pdf_standard:
             options["pdf_variant"] = product.pdf_standard.lower()
         docs.append(Doc(job.venue_id, job.format_key, product_group(product),
-                        renderer.template_for(job).render(renderer.context(job)),
+                        renderer.render(job, fit_scales[job.output_path]).html,
                         (LAYOUTS_DIR / product.template).parent.as_uri() + "/", product.stylesheet,
                         fit_css(fit_scales[job.output_path]), options))
     return docs
