@@ -104,22 +104,17 @@ def fit(renderer: Renderer, job: Job) -> tuple[Rendered, dict[str, float], list[
     larger of the layout's `data-fit-min` and the scale that would take its
     smallest text to the product's minimum size. Regions that may not shrink
     (`data-fit-min="1"`) are only checked, once the others have been fitted.
-    Returns the final layout, the scales applied and, for each region that
-    cannot fit, a problem naming how much room it needs."""
+    A job fitted before in this process (a card, then its sheet) is laid out
+    once with the fit found. Returns the final layout, the scales applied and,
+    for each region that cannot fit, a problem naming how much room it needs."""
     from .preflight import fit_regions, measure_regions
     from .render import fit_declarations
 
-    base = job.product.base_format
-    if base:
-        # A derived layout (the card sheet) places copies of its base layout:
-        # it takes the base's fit, which is ten times cheaper to find.
-        base_job = dataclasses.replace(job, format_key=base.key)
-        scales = renderer.fit_scales.get(base_job)
-        if scales is None:
-            _, scales, _ = fit(renderer, base_job)
-        rendered = renderer.render(job, scales)
-        return rendered, scales, [_overset_problem(name, region)
-                                  for name, region in measure_regions(rendered.document).items() if not region.fits]
+    known = renderer.fit_scales.get(job)
+    if known is not None:
+        rendered = renderer.render(job, known)
+        return rendered, known, [_overset_problem(name, region)
+                                 for name, region in measure_regions(rendered.document).items() if not region.fits]
     rendered = renderer.render(job)
     measured = measure_regions(rendered.document)
     if all(region.fits for region in measured.values()):
@@ -169,22 +164,33 @@ def _shortfall(region) -> str:
 
 def make_pdf(renderer: Renderer, job: Job, thumbnail: bool = False) -> JobResult:
     """Render, fit and preflight one job in memory, and with `thumbnail` make
-    the catalogue's picture of it. Never raises for a job's own problem."""
-    from .preflight import check_fonts, check_glyphs, check_layout
+    the catalogue's picture of it. A product derived from another (the card
+    sheet) is the other's pages, fitted and checked as themselves, imposed on
+    its own layout's sheets. Never raises for a job's own problem."""
+    from .preflight import check_fonts, check_glyphs, check_imposition, check_layout
 
     started = time.perf_counter()
+    base = job.product.base_format
+    content_job = dataclasses.replace(job, format_key=base.key) if base else job
     try:
-        rendered, scales, problems = fit(renderer, job)
+        rendered, scales, problems = fit(renderer, content_job)
         personal = job.session is not None  # a roster's names: never quoted in messages
-        report = check_layout(rendered.document, rendered.html_root, job.product, quote=not personal)
+        report = check_layout(rendered.document, rendered.html_root, content_job.product, quote=not personal)
         report.fit_scales = scales
         report.problems[:0] = problems
         for name, scale in scales.items():
             if scale < SHRINK_WARNING and not problems:
                 report.warnings.append(f"fit: region \"{name}\" shrunk to {scale:.0%} of its size to fit")
         check_glyphs(rendered.document, renderer.font_files(), report, quote=not personal)
-        pdf = renderer.write_pdf(rendered)
-        check_fonts(rendered.fonts, renderer.font_files(), report)
+        if base:
+            frame = renderer.render(job)
+            report = check_imposition(frame.document, job.product, report)
+            pdf = renderer.write_imposed_pdf(frame, rendered)
+            fonts = frame.fonts
+        else:
+            pdf = renderer.write_pdf(rendered)
+            fonts = rendered.fonts
+        check_fonts(fonts, renderer.font_files(), report)
     except RenderError as error:
         return JobResult(job, time.perf_counter() - started, problems=[str(error)])
     except Exception as error:  # noqa: BLE001 - a layout that crashes WeasyPrint fails its own job only

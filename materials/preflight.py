@@ -128,12 +128,19 @@ def _descendants(box):
         yield from _descendants(child)
 
 
-def _region_boxes(page):
-    """Every box of an element marked `data-fit` in the layout."""
+def marked_boxes(page, attribute: str):
+    """(element, box) for every block box of an element the layout marks with
+    `attribute` (`data-fit`, `data-balance`, `data-impose`) on a laid-out page."""
     for box in _descendants(page._page_box):
         element = getattr(box, "element", None)
-        if element is not None and element.get("data-fit") and isinstance(box, boxes.BlockLevelBox):
-            yield element.get("data-fit"), box
+        if element is not None and element.get(attribute) and isinstance(box, boxes.BlockLevelBox):
+            yield element, box
+
+
+def _region_boxes(page):
+    """Every box of an element marked `data-fit` in the layout."""
+    for element, box in marked_boxes(page, "data-fit"):
+        yield element.get("data-fit"), box
 
 
 def _content_bottom(box, inset: float = 0.0) -> float:
@@ -190,10 +197,7 @@ def column_splits(document) -> dict[str, ColumnSplit]:
     so any one layout of the list gives every split's heights."""
     splits: dict[str, ColumnSplit] = {}
     for page in document.pages:
-        for box in _descendants(page._page_box):
-            element = getattr(box, "element", None)
-            if element is None or not element.get("data-balance") or not isinstance(box, boxes.BlockLevelBox):
-                continue
+        for element, box in marked_boxes(page, "data-balance"):
             columns = [[item.margin_height() for item in column.children if isinstance(item, boxes.BlockLevelBox)]
                        for column in box.children if isinstance(column, boxes.ParentBox)]
             heights = [height for column in columns for height in column]
@@ -220,23 +224,39 @@ def fit_regions(html_root) -> dict[str, float]:
 
 # --- the checks -------------------------------------------------------------------
 
-def check_layout(document, html_root, product: ProductFormat, quote: bool = True) -> PreflightReport:
-    """Every check that reads the laid-out document. With `quote` False (a
-    roster's products: personal data), messages do not quote the text."""
+def _page_report(document, product: ProductFormat) -> PreflightReport:
+    """The page count and every page's size, against the product."""
     pages = document.pages
     report = PreflightReport(len(pages), round(pages[0].width * PX_TO_MM, 2), round(pages[0].height * PX_TO_MM, 2))
-    problems = report.problems
-
     if not product.min_pages <= len(pages) <= product.max_pages:
         expected = (str(product.min_pages) if product.min_pages == product.max_pages
                     else f"{product.min_pages} to {product.max_pages}")
-        problems.append(f"overset: has {len(pages)} pages, must have {expected}: the content does not fit the layout")
+        report.problems.append(f"overset: has {len(pages)} pages, must have {expected}: "
+                               "the content does not fit the layout")
     for number, page in enumerate(pages, 1):
         page_w, page_h = page.width * PX_TO_MM, page.height * PX_TO_MM
         if abs(page_w - product.width_mm) > SIZE_TOLERANCE_MM or abs(page_h - product.height_mm) > SIZE_TOLERANCE_MM:
-            problems.append(f"page {number} measures {page_w:.2f} x {page_h:.2f} mm, "
-                            f"must be {product.width_mm} x {product.height_mm} mm")
+            report.problems.append(f"page {number} measures {page_w:.2f} x {page_h:.2f} mm, "
+                                   f"must be {product.width_mm} x {product.height_mm} mm")
+    return report
 
+
+def check_imposition(frame_document, product: ProductFormat, imposed: PreflightReport) -> PreflightReport:
+    """A sheet's report: its own pages against its product, and everything
+    found on the pages imposed on it (the card's text, fit and contrast)."""
+    report = _page_report(frame_document, product)
+    report.smallest_text_pt, report.lowest_contrast = imposed.smallest_text_pt, imposed.lowest_contrast
+    report.fit_scales, report.warnings = imposed.fit_scales, imposed.warnings
+    report.problems[:0] = imposed.problems
+    return report
+
+
+def check_layout(document, html_root, product: ProductFormat, quote: bool = True) -> PreflightReport:
+    """Every check that reads the laid-out document. With `quote` False (a
+    roster's products: personal data), messages do not quote the text."""
+    report = _page_report(document, product)
+    problems = report.problems
+    pages = document.pages
     runs = [run for page in pages for run in _page_runs(page)]
     body = [run for run in runs if not run.in_margin]
     if body:

@@ -20,6 +20,7 @@ from weasyprint.text.fonts import FontConfiguration
 
 from .errors import RenderError
 from .fetch import ProjectFetcher
+from .impose import impose, slots
 from .jobs import Job, ProductFormat
 from .model import Source
 from .preflight import PdfFont, column_splits, pdf_fonts
@@ -120,8 +121,8 @@ class Renderer:
     def template_for(self, job: Job) -> jinja2.Template:
         product = job.product
         if product.base_template:
-            # A derived layout (the card sheet) is not overridden itself: it
-            # extends the venue's version of the layout it is derived from.
+            # A derived layout (the card sheet's frame) is not overridden: the
+            # venue's own version of the product imposed on it is.
             return self.jinja.get_template(product.template)
         return self.jinja.get_template(self.layout_for(product.template, job.venue_id))
 
@@ -176,7 +177,6 @@ class Renderer:
             # Press files are CMYK only: the accent goes through the output intent's profile.
             "accent": (device_cmyk(venue.accent, self.layouts_dir / PRESS_PROFILE)
                        if product.variant == "press" else venue.accent),
-            "base_layout": self.layout_for(product.base_template, job.venue_id) if product.base_template else None,
             # Items by id, so layouts can name the one they print.
             "actions": {item.id: item for item in content.actions},
             "routes": {route.id: route for route in content.routes},
@@ -220,6 +220,21 @@ class Renderer:
             rendered.fonts = pdf_fonts(pdf)
         with _source_date(self.source.content.reviewed):
             return rendered.document.write_pdf(finisher=finish, **options)
+
+    def write_imposed_pdf(self, frame: Rendered, imposed: Rendered) -> bytes:
+        """The PDF of a sheet: the frame's pages, with the imposed product's
+        pages drawn into the slots its layout marks (see impose.py). Untagged:
+        the imposed product's own file is the accessible one."""
+        placed = slots(frame.document, imposed.document.pages)
+        frame_pages = len(frame.document.pages)
+        heights = [page.height for page in frame.document.pages]
+        combined = frame.document.copy(frame.document.pages + imposed.document.pages)
+
+        def finish(document, pdf) -> None:
+            impose(pdf, frame_pages, placed, heights)
+            frame.fonts = pdf_fonts(pdf)
+        with _source_date(self.source.content.reviewed):
+            return combined.write_pdf(finisher=finish, pdf_tags=False)
 
     def render(self, job: Job, fit_scales: dict[str, float] | None = None) -> Rendered:
         """Lay out one job, with fit regions' text scaled by `fit_scales`

@@ -95,7 +95,10 @@ def median(values) -> float:
 @dataclass
 class Doc:
     """One output file as bare WeasyPrint (or Chromium) gets it: the pipeline's
-    final HTML, its stylesheet and its final fit, and the PDF options."""
+    final HTML, its stylesheet and its final fit, and the PDF options. A sheet
+    the pipeline imposes another product on (the card sheet: its frame) also
+    carries that product's document: bare WeasyPrint prints both, Chromium
+    the imposed one (it has no way to impose)."""
 
     venue: str
     format_key: str
@@ -105,6 +108,7 @@ class Doc:
     stylesheet: str     # relative to layouts/
     fit_css: str | None  # `:root { --fit-body: 0.9659; }`, as the pipeline writes it
     pdf_options: dict = field(default_factory=dict)
+    imposed: Doc | None = None
 
 
 def product_group(fmt) -> str:
@@ -132,16 +136,24 @@ def make_docs(jobs, fit_scales: dict[str, dict]) -> list[Doc]:
     from materials.render import Renderer
 
     renderer = Renderer(load_source(SOURCE_DIR), LAYOUTS_DIR)
-    docs = []
-    for job in jobs:
+
+    def doc(job, scales, imposed=None) -> Doc:
         product = job.product
         options = {"pdf_tags": True}
         if product.pdf_standard:
             options["pdf_variant"] = product.pdf_standard.lower()
-        docs.append(Doc(job.venue_id, job.format_key, product_group(product),
-                        renderer.render(job, fit_scales[job.output_path]).html,
-                        (LAYOUTS_DIR / product.template).parent.as_uri() + "/", product.stylesheet,
-                        fit_css(fit_scales[job.output_path]), options))
+        return Doc(job.venue_id, job.format_key, product_group(product), renderer.render(job, scales).html,
+                   (LAYOUTS_DIR / product.template).parent.as_uri() + "/", product.stylesheet, fit_css(scales),
+                   options, imposed)
+
+    docs = []
+    for job in jobs:
+        scales = fit_scales[job.output_path]
+        base = job.product.base_format
+        if base:  # the frame, without fit, and the card imposed on it, with the card's fit
+            docs.append(doc(job, {}, doc(dataclasses.replace(job, format_key=base.key), scales)))
+        else:
+            docs.append(doc(job, scales))
     return docs
 
 
@@ -170,8 +182,12 @@ class BareWeasyPrint:
         return self.stylesheets[key]
 
     def pdf(self, doc: Doc) -> bytes:
+        """The document's PDF (and, for a sheet, its imposed product's, which
+        the pipeline lays out too: bare WeasyPrint's work is both)."""
         from weasyprint import HTML
 
+        if doc.imposed:
+            self.pdf(doc.imposed)
         css, profiles = self.stylesheet(doc.stylesheet, filename=LAYOUTS_DIR / doc.stylesheet)
         stylesheets = [css]
         if doc.fit_css:
@@ -347,7 +363,7 @@ def measure_per_document(jobs, docs: list[Doc], repeats: int) -> PerDoc:
         if ours.error:
             sys.exit(f"benchmark: {job.output_path} failed: {ours.error}")
         theirs = bare.pdf(doc)
-        if job.product.variant == "office":
+        if job.product.variant == "office" and not doc.imposed:
             result.compared += 1
             result.identical += ours.pdf == theirs
     say(f"  bare WeasyPrint's PDF is byte-identical to the pipeline's for {result.identical} of "
@@ -383,12 +399,13 @@ def measure_chromium(work: Path, chromium: str, docs: list[Doc], repeats: int) -
     seconds: dict[str, list[float]] = {}
     for repeat in range(repeats):
         for doc in docs:
-            folder = (layouts / doc.stylesheet).parent
-            head = f'<link rel="stylesheet" href="{(layouts / doc.stylesheet).as_uri()}">'
-            if doc.fit_css:
-                head += f"<style>{doc.fit_css}</style>"
+            printed = doc.imposed or doc  # a sheet: the card imposed on it, which is what is laid out
+            folder = (layouts / printed.stylesheet).parent
+            head = f'<link rel="stylesheet" href="{(layouts / printed.stylesheet).as_uri()}">'
+            if printed.fit_css:
+                head += f"<style>{printed.fit_css}</style>"
             page = folder / f"benchmark-{doc.venue}-{doc.format_key}.html"
-            page.write_text(doc.html.replace("</head>", head + "</head>", 1), encoding="utf-8")
+            page.write_text(printed.html.replace("</head>", head + "</head>", 1), encoding="utf-8")
             pdf = work / "chromium.pdf"
             pdf.unlink(missing_ok=True)
             started = time.perf_counter()
@@ -443,12 +460,14 @@ def profile_pipeline(jobs) -> None:
     def timed_finisher(*args):
         return timed(original["press_finisher"](*args), "press finisher")
 
-    original = {"render": renderer.render, "write_pdf": renderer.write_pdf, "context": renderer.context,
+    original = {"_layout": renderer._layout, "write_pdf": renderer.write_pdf,
+                "write_imposed_pdf": renderer.write_imposed_pdf, "context": renderer.context,
                 "template_for": renderer.template_for, "press_finisher": render.press_finisher,
                 **{name: getattr(preflight, name)
                    for name in ("measure_regions", "check_layout", "check_glyphs", "check_fonts")}}
-    renderer.render = timed(original["render"], "render (all)", counts_renders=True)
+    renderer._layout = timed(original["_layout"], "render (all)", counts_renders=True)
     renderer.write_pdf = timed(original["write_pdf"], "write_pdf")
+    renderer.write_imposed_pdf = timed(original["write_imposed_pdf"], "write_pdf")
     renderer.context = timed(original["context"], "html (Jinja)")
     renderer.template_for = timed_template_for
     render.press_finisher = timed_finisher
@@ -467,7 +486,7 @@ def profile_pipeline(jobs) -> None:
         render.press_finisher = original["press_finisher"]
         for name in ("measure_regions", "check_layout", "check_glyphs", "check_fonts"):
             setattr(preflight, name, original[name])
-        for name in ("render", "write_pdf", "context", "template_for"):
+        for name in ("_layout", "write_pdf", "write_imposed_pdf", "context", "template_for"):
             delattr(renderer, name)  # back to the class's methods
 
     say("\nStage times, ms per document: 'render (all)' is every layout, auto-fit's included ('renders' "

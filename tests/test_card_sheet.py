@@ -19,10 +19,11 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import pypdfium2 as pdfium
 import pytest
 
-from conftest import (LAYOUTS_DIR, box_mm, colour_mask, darkest, page_size_mm, pdf_reader, page_texts, printed,
-                      render_page, shipped_source)
+from conftest import (LAYOUTS_DIR, MM_TO_PT, box_mm, colour_mask, darkest, page_size_mm, pdf_reader, page_texts,
+                      printed, render_page, shipped_source)
 
 SHEET = "wallet-cards-sheet-a4"
 CARD = "wallet-card"
@@ -316,6 +317,47 @@ def test_each_back_lies_behind_a_front(sheet):
             f"by {back.distance(fronts[nearest]):.2f} mm")
         matched.add(nearest)
     assert len(matched) == len(fronts), "two backs lie behind the same front"
+
+
+# --- every card is the lone card ------------------------------------------------------------------
+
+def render_box(path, index: int, box: Box) -> np.ndarray:
+    """What a page prints inside `box` (mm from the paper's top-left), rendered
+    with the box's corner at the bitmap's origin, to the sub-pixel: a card's
+    slot at the lone card's own pixel grid."""
+    document = pdfium.PdfDocument(str(path))
+    try:
+        page = document[index]
+        height_pt = page.get_height()
+        page.set_cropbox(box.left * MM_TO_PT, height_pt - box.bottom * MM_TO_PT,
+                         box.right * MM_TO_PT, height_pt - box.top * MM_TO_PT)
+        return page.render(scale=COMPARE_DPI / 72).to_numpy()[:, :, :3].astype(int)
+    finally:
+        document.close()
+
+
+COMPARE_DPI = 150
+SAME_PRINT = 1.0  # mean difference per channel (0-255): 0 when the slot prints the card exactly; a card
+                  # misplaced by 0.2 mm differs by about 9
+
+
+@pytest.mark.parametrize("venue_id", VENUE_IDS)
+@pytest.mark.parametrize("page", [0, 1], ids=["fronts", "backs"])
+def test_every_card_on_the_sheet_prints_as_the_lone_card(full_build, venue_id, page):
+    """Each of the ten slots of a page, where the specification puts it (centred,
+    shared cut lines, backs mirrored), prints what the lone card's page prints."""
+    lone = full_build.pdf(venue_id, CARD)
+    whole_card = Box(0, 0, *CARD_MM)
+    card = render_box(lone, page, whole_card)
+    margin_x, margin_y = (PAPER_MM[0] - COLUMNS * CARD_MM[0]) / 2, (PAPER_MM[1] - ROWS * CARD_MM[1]) / 2
+    for row in range(ROWS):
+        for column in range(COLUMNS):
+            placed = column if page == 0 else COLUMNS - 1 - column
+            slot = whole_card.moved(margin_x + placed * CARD_MM[0], margin_y + row * CARD_MM[1])
+            printed_there = render_box(full_build.pdf(venue_id, SHEET), page, slot)
+            assert printed_there.shape == card.shape
+            difference = np.abs(printed_there - card).mean()
+            assert difference < SAME_PRINT, f"row {row + 1}, column {column + 1}: differs from the card by {difference:.1f}"
 
 
 # --- cut guides ----------------------------------------------------------------------------------------

@@ -96,6 +96,19 @@ def test_a_card_that_does_not_fit_fails_on_the_sheet_too(tmp_path, layouts_copy)
     assert not (out / "hotels" / "wallet-cards-sheet-a4.pdf").exists()
 
 
+def test_a_sheet_slot_of_another_size_than_the_card_is_a_layout_error(tmp_path, layouts_copy):
+    """The sheet draws the card's pages into its slots as they are: a slot that
+    is not the card's size would put the cut lines in the wrong place."""
+    append_css(layouts_copy, ".slot { width: 80mm; }", "wallet-card/wallet-cards-sheet.css")
+    out = tmp_path / "out"
+    result = build_cards(out, "hotels", layouts=layouts_copy)
+    assert result.exit_code == 1
+    assert ("hotels/wallet-cards-sheet-a4.pdf: layout error: a slot on sheet page 1 is 80.00 mm wide, "
+            "its card page 85.60 mm") in result.stderr, result.stderr
+    assert (out / "hotels" / "wallet-card.pdf").is_file()
+    assert not (out / "hotels" / "wallet-cards-sheet-a4.pdf").exists()
+
+
 def test_check_reports_a_failing_job_without_writing(source_copy, tmp_path, layouts_copy):
     # one venue only, so that `check` (which renders everything) stays fast
     for path in (source_copy / "venues").glob("*.yaml"):
@@ -129,6 +142,8 @@ def test_a_venue_override_layout_is_used_for_that_venue_only(tmp_path, layouts_c
     assert printed(source.venue("hotels").name, hotels_front)
     # the back block was not overridden: still the product's own
     assert printed(source.organisation.phone, hotels_back)
+    # the sheet is ten of that card
+    assert printed(marker, page_texts(out / "hotels" / "wallet-cards-sheet-a4.pdf")[0])
     parks_text = pdf_text(out / "parks" / "wallet-card.pdf")
     assert not printed(marker, parks_text)
     assert printed(source.venue("parks").name, parks_text)

@@ -1,0 +1,106 @@
+"""Imposition: one product's pages placed, as they are, onto another's sheets.
+
+The card sheet is ten copies of the wallet card on A4. Laying the card out
+twenty times over (ten fronts, ten backs) cost ten times the card; instead the
+card is laid out once and its two pages are drawn into the sheet's slots, the
+way a print shop imposes a file. The sheet's layout is only the frame: it
+marks each slot with the page of the card it takes (`data-impose="1"`) and
+draws the cut guides, so where the cards go stays a layout decision.
+
+In the PDF each card page becomes a form XObject, drawn once per slot: the
+sheet is the card's own vector pages, not a picture of them. The sheet is not
+tagged for accessibility: it is a print imposition, and the card's own file is
+the accessible one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pydyf
+
+from .errors import RenderError
+from .preflight import PX_TO_MM, PX_TO_PT, marked_boxes
+
+SLOT_TOLERANCE_MM = 0.2
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where one page of the imposed product goes: a sheet page, and a box on
+    it in CSS px from the page's top-left corner."""
+
+    sheet_page: int    # 0-based
+    product_page: int  # 0-based page of the imposed product
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+def slots(frame_document, product_pages) -> list[Slot]:
+    """The slots the frame's layout marks, each checked against the size of the
+    page it takes: a card placed in a slot of another size would be cut wrong."""
+    found = []
+    for number, page in enumerate(frame_document.pages):
+        for element, box in marked_boxes(page, "data-impose"):
+            wanted = int(element.get("data-impose")) - 1
+            if not 0 <= wanted < len(product_pages):
+                raise RenderError(f"layout error: a slot takes page {wanted + 1} of a product of "
+                                  f"{len(product_pages)} pages")
+            slot = Slot(number, wanted, box.border_box_x(), box.border_box_y(), box.border_width(),
+                        box.border_height())
+            target = product_pages[wanted]
+            for measured, expected, name in ((slot.width, target.width, "wide"), (slot.height, target.height, "tall")):
+                if abs(measured - expected) * PX_TO_MM > SLOT_TOLERANCE_MM:
+                    raise RenderError(f"layout error: a slot on sheet page {number + 1} is "
+                                      f"{measured * PX_TO_MM:.2f} mm {name}, its card page "
+                                      f"{expected * PX_TO_MM:.2f} mm")
+            found.append(slot)
+    if not found:
+        raise RenderError("layout error: the sheet's layout marks no slot (data-impose)")
+    return found
+
+
+def _object(pdf: pydyf.PDF, reference: bytes):
+    return pdf.objects[int(reference.split()[0])]
+
+
+def impose(pdf: pydyf.PDF, frame_pages: int, placed: list[Slot], page_heights_px: list[float]) -> None:
+    """A WeasyPrint finisher's work on a PDF written from the frame's pages
+    followed by the imposed product's: each product page becomes a form
+    XObject drawn into its slots, and is then taken out of the page tree."""
+    kids = pdf.pages["Kids"]
+    page_refs = [f"{number} 0 R".encode() for number in kids[::3]]
+    frame_refs, product_refs = page_refs[:frame_pages], page_refs[frame_pages:]
+    resources = None
+    forms = []
+    for index, reference in enumerate(product_refs):
+        page = _object(pdf, reference)
+        resources = page["Resources"]
+        # WeasyPrint draws a page in one content stream whose first operation
+        # flips the y axis for its page's height: as a form, it draws the page
+        # from the form's origin, which is the slot's bottom-left corner.
+        form = _object(pdf, page["Contents"])
+        form.extra.update({"Type": "/XObject", "Subtype": "/Form", "BBox": page["MediaBox"],
+                           "Resources": resources})
+        forms.append((f"ImposedPage{index + 1}", form))
+        page.clear()  # unreferenced once out of the page tree: an empty dictionary
+    shared = _object(pdf, resources)  # every WeasyPrint page shares one resource dictionary
+    for name, form in forms:
+        shared["XObject"][name] = form.reference
+    for number, reference in enumerate(frame_refs):
+        stream = _object(pdf, _object(pdf, reference)["Contents"])
+        # The frame's own drawing keeps its transformation to itself; the
+        # cards are placed in PDF points from the page's bottom-left corner.
+        stream.stream.insert(0, b"q")
+        stream.stream.append(b"Q")
+        height = page_heights_px[number]
+        for slot in (slot for slot in placed if slot.sheet_page == number):
+            x, y = slot.left * PX_TO_PT, (height - slot.top - slot.height) * PX_TO_PT
+            stream.stream.append(f"q 1 0 0 1 {x:.4f} {y:.4f} cm /{forms[slot.product_page][0]} Do Q".encode())
+    del kids[frame_pages * 3:]
+    pdf.pages["Count"] = frame_pages
+    # The imposed pages' headings would be bookmarks to pages that are gone.
+    pdf.catalog.pop("Outlines", None)
+    pdf.catalog.pop("PageMode", None)
