@@ -105,6 +105,17 @@ def test_a_draft_edition_is_named_for_its_language_and_says_draft_on_every_page(
                        else translation.venue("hotels").name, pdf_text(path))
 
 
+@pytest.mark.parametrize("edition", ["handout-participant", "handout-trainer"])
+def test_a_draft_handouts_running_head_separates_its_two_notices(shipped_drafts, edition):
+    """The running head is copied from the notice's text (string-set), which
+    leaves generated content out: the separator must be in the text."""
+    welsh = shipped_source().translations["cy"].source.content.headings.draft_translation
+    assert welsh != DRAFT
+    pages = page_texts(shipped_drafts / "hotels" / f"{edition}-cy.pdf")
+    for number, text in enumerate(pages[1:], 2):
+        assert printed(f"{welsh} · {DRAFT}", text), f"page {number}: {text[:120]!r}"
+
+
 def test_the_manifest_records_each_edition(shipped_drafts):
     entries = {entry["file"]: entry for entry in read_manifest(shipped_drafts)}
     assert entries["hotels/poster-a3-ur.pdf"]["lang"] == "ur"
