@@ -98,6 +98,48 @@ def test_flowcharts_differ_by_venue(full_build, source):
 
 # --- the quiz is checked against the content ----------------------------------------------
 
+def contents_entries(path) -> list[tuple[int, int]]:
+    """Each contents entry of a handout, from page 2's links: (the page number
+    printed at the line's end, the page the link goes to)."""
+    reader = PdfReader(path)
+    destinations = {name: reader.get_destination_page_number(dest) + 1
+                    for name, dest in reader.named_destinations.items()}
+    document = pdfium.PdfDocument(str(path))
+    try:
+        text_page = document[1].get_textpage()
+        characters = [(text_page.get_charbox(index), text_page.get_text_range(index, 1))
+                      for index in range(text_page.count_chars())]
+        bands: dict[str, tuple[float, float]] = {}  # an entry's link may be in several parts
+        for annotation in reader.pages[1].get("/Annots") or []:
+            link = annotation.get_object()
+            if link.get("/Subtype") == "/Link":
+                _, y1, _, y2 = (float(value) for value in link["/Rect"])
+                lowest, highest = bands.get(str(link["/Dest"]), (min(y1, y2), max(y1, y2)))
+                bands[str(link["/Dest"])] = (min(lowest, y1, y2), max(highest, y1, y2))
+        entries = []
+        for destination, (bottom, top) in bands.items():
+            line = [character for (left, lower, right, upper), character in sorted(characters)
+                    if bottom <= (lower + upper) / 2 <= top]
+            # The figures after the title's last letter, left to right: the page
+            # number (the leader's dots, some drawn under it, are not figures).
+            last_letter = max(index for index, character in enumerate(line) if character.isalpha())
+            number = "".join(character for character in line[last_letter:] if character.isdigit())
+            assert number, f"no page number at the end of the contents line {''.join(line)!r}"
+            entries.append((int(number), destinations[destination]))
+    finally:
+        document.close()
+    return entries
+
+
+@pytest.mark.parametrize("venue_id", ["hotels", "hostels"])
+@pytest.mark.parametrize("edition", ["handout-participant", "handout-trainer"])
+def test_contents_page_numbers_are_where_each_section_starts(full_build, venue_id, edition):
+    entries = contents_entries(full_build.pdf(venue_id, edition))
+    assert len(entries) >= 12
+    assert [(printed, linked) for printed, linked in entries if printed != linked] == []
+    assert [printed for printed, _ in entries] == sorted(printed for printed, _ in entries)
+
+
 def test_a_content_change_that_breaks_a_quiz_answer_is_caught(source_copy):
     content = source_copy / "content.yaml"
     content.write_text(content.read_text().replace("id: unexplained-money-or-gifts", "id: unexplained-gifts"))
