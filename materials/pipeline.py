@@ -105,20 +105,18 @@ def fit(renderer: Renderer, job: Job) -> tuple[Rendered, dict[str, float], list[
     smallest text to the product's minimum size. Regions that may not shrink
     (`data-fit-min="1"`) are only checked, once the others have been fitted.
     A job fitted before in this process (a card, then its sheet) is laid out
-    once with the fit found. Returns the final layout, the scales applied and,
+    once with the fit found, and has the same problems. Returns the final layout, the scales applied and,
     for each region that cannot fit, a problem naming how much room it needs."""
     from .preflight import fit_regions, measure_regions
     from .render import fit_declarations
 
-    known = renderer.fit_scales.get(job)
-    if known is not None:
-        rendered = renderer.render(job, known)
-        return rendered, known, [_overset_problem(name, region)
-                                 for name, region in measure_regions(rendered.document).items() if not region.fits]
+    if job in renderer.fits:
+        scales, problems = renderer.fits[job]
+        return renderer.render(job, scales), scales, list(problems)
     rendered = renderer.render(job)
     measured = measure_regions(rendered.document)
     if all(region.fits for region in measured.values()):
-        renderer.fit_scales[job] = {}
+        renderer.fits[job] = ({}, [])
         return rendered, {}, []
     minimums = fit_regions(rendered.html_root)
     scales: dict[str, float] = {}
@@ -148,14 +146,14 @@ def fit(renderer: Renderer, job: Job) -> tuple[Rendered, dict[str, float], list[
             else:
                 high = middle
         scales[name] = round(low, 4)
-    renderer.fit_scales[job] = scales
     # The same fit stylesheet gives the same layout: when the layout kept was
     # made with the final scales (as written to 4 places, as the stylesheet
     # has them), it is not rendered again.
     rendered = kept if kept.fit_css == fit_declarations(scales) else renderer.render(job, scales)
     problems += [_overset_problem(name, region) for name, region in measure_regions(rendered.document).items()
                  if not region.fits and name not in reported]
-    return rendered, scales, problems
+    renderer.fits[job] = (scales, problems)
+    return rendered, scales, list(problems)
 
 
 def _shortfall(region) -> str:

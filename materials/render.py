@@ -97,7 +97,9 @@ class Renderer:
         self.fetcher = ProjectFetcher(self.layouts_dir)
         self.font_config = FontConfiguration()
         self.image_cache: dict = {}
-        self.fit_scales: dict[Job, dict[str, float]] = {}  # the fit found for each job
+        # The fit found for each job: its regions' scales, and the problems of
+        # the regions that cannot fit.
+        self.fits: dict[Job, tuple[dict[str, float], list[str]]] = {}
         self.column_splits: dict[tuple, dict[str, int]] = {}  # the last balanced splits, by _balance_group
         self._stylesheets: dict[str, tuple[CSS, dict, list[str]]] = {}
         self.jinja = jinja2.Environment(

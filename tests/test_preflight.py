@@ -72,17 +72,22 @@ def test_a_region_shrunk_more_than_15_percent_is_a_warning(source_copy, tmp_path
     assert f"warning: {CARD}: fit: region \"card-signs\" shrunk to" in result.stderr
 
 
-def test_a_sign_that_cannot_fit_even_at_the_minimum_fails_with_its_shortfall(source_copy, tmp_path):
+@pytest.mark.parametrize("jobs", ["1", "2"], ids=["one-process", "two-processes"])
+def test_a_sign_that_cannot_fit_even_at_the_minimum_fails_with_its_shortfall(source_copy, tmp_path, jobs):
+    """The card says how much room it needs; so does its sheet, word for word,
+    whether it was made in the process that fitted the card or in another."""
     set_card_sign(source_copy, " ".join(LONG_SIGN_WORDS * 2))
-    out, result = build_card(tmp_path)
+    out, result = build_card(tmp_path, "--jobs", jobs)
     assert result.exit_code == 1
-    match = re.search(rf'error: {CARD}: overset: region "card-signs" needs ([\d.]+) mm, has ([\d.]+) mm '
-                      r"even with its text at 6\.5 pt: shorten the text by about (\d+)%", result.stderr)
+    problem = (r'overset: region "card-signs" needs ([\d.]+) mm, has ([\d.]+) mm '
+               r"even with its text at 6\.5 pt: shorten the text by about (\d+)%")
+    match = re.search(rf"error: {CARD}: {problem}", result.stderr)
     assert match, result.stderr
     needed, has, percent = float(match[1]), float(match[2]), int(match[3])
     assert needed > has > 20
     assert percent == round((1 - has / needed) * 100)
-    assert not (out / CARD).exists()
+    assert f"error: {SHEET}: {match[0].split(': ', 2)[2]}" in result.stderr, result.stderr
+    assert not (out / CARD).exists() and not (out / SHEET).exists()
 
 
 def test_the_shipped_source_fits_without_shrinking_most_regions(full_build):
