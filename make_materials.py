@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import click
-import watchfiles
 
 from materials.errors import RenderError, SourceError
 from materials.jobs import PRODUCT_FORMATS, PRODUCT_KINDS, VARIANTS, Job, Session
@@ -202,27 +201,6 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
         raise click.ClickException(f"{len(outcome.failed)} file(s) failed; earlier copies of them were kept")
 
 
-class SourceChanges(watchfiles.DefaultFilter):
-    """Changes worth a rebuild: watchfiles' default filter (no editor swap
-    files, no .git) less anything under the output folder, whose own writes
-    would otherwise start a rebuild when it lies inside a watched folder."""
-
-    def __init__(self, out_dir: Path):
-        super().__init__()
-        self.out_dir = out_dir.resolve()
-
-    def __call__(self, change: watchfiles.Change, path: str) -> bool:
-        return super().__call__(change, path) and not Path(path).is_relative_to(self.out_dir)
-
-
-def changed_files(changes: set[tuple[watchfiles.Change, str]]) -> list[str]:
-    """The files a batch of changes touched, each named once. A file that came
-    and went within the batch (an editor's or `sed -i`'s temporary file) is
-    left out."""
-    added = {path for change, path in changes if change == watchfiles.Change.added}
-    return sorted({display_path(Path(path)) for _, path in changes if path not in added or Path(path).exists()})
-
-
 @cli.command()
 @build_options
 def watch(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...], kinds: tuple[str, ...],
@@ -235,6 +213,10 @@ def watch(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     command goes on waiting for the next change. Press Ctrl-C to stop (exit
     status 0).
     """
+    import watchfiles  # here: a build does not need it
+
+    from materials.watch import SourceChanges, changed_files
+
     require_known_selection(source_dir, venue_ids, langs, area_id)
     if not source_dir.is_dir():
         raise click.ClickException(f"cannot watch {source_dir}/: it is not a folder")

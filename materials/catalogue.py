@@ -10,19 +10,21 @@ or a shared drive as well as from `file://`.
 
 Thumbnails are PNGs in `.thumbnails/` (a name no venue or area id can take),
 named from the PDF's path and checksum: an unchanged PDF keeps its thumbnail,
-so a build that changed nothing renders none.
+so a build that changed nothing renders none. Nor does it write the page
+again: the page carries a checksum of what it was made from (the manifest's
+entries, this module and its template), and is left alone while that holds
+and its thumbnails are there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-
-import jinja2
-import PIL.Image
 
 from .jobs import PRODUCT_FORMATS, ProductFormat
 from .colour import MIN_CONTRAST
@@ -91,6 +93,9 @@ def write_catalogue(out_dir: Path) -> None:
     it lacks and remove those no file needs any more. The caller holds the
     output folder's lock."""
     entries = [entry for entry in read_manifest(out_dir).values() if _listable(out_dir, entry)]
+    made_from = _made_from(entries)
+    if _is_current(out_dir, entries, made_from):
+        return
     thumbnails = {entry["file"]: _thumbnail(out_dir, entry) for entry in entries}
     _remove_stale_thumbnails(out_dir, {thumbnail.path for thumbnail in thumbnails.values() if thumbnail})
     files = {entry["file"]: _catalogue_file(entry, thumbnails[entry["file"]]) for entry in entries}
@@ -100,8 +105,47 @@ def write_catalogue(out_dir: Path) -> None:
         file_count=len(entries),
         page_count=sum(entry.get("pages") or 0 for entry in entries),
         reviewed=_review_dates(entries),
+        made_from=made_from,
     )
     atomic_write(out_dir / CATALOGUE, page.encode("utf-8"))
+
+
+def _made_from(entries: list[dict]) -> str:
+    """A checksum of everything the page is made from."""
+    digest = hashlib.sha256(json.dumps(entries, sort_keys=True).encode("utf-8"))
+    for path in (Path(__file__), TEMPLATES / "catalogue.html"):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _is_current(out_dir: Path, entries: list[dict], made_from: str) -> bool:
+    """The page on disk was made from the same things, and the thumbnail
+    folder holds exactly its thumbnails, each a PNG (as far as its header
+    tells, which is as far as the page's own check reads): otherwise the page
+    is made again, and the thumbnails mended."""
+    try:
+        page = (out_dir / CATALOGUE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if f'<meta name="made-from" content="{made_from}">' not in page:
+        return False
+    expected = {out_dir / thumbnail_path(entry) for entry in entries if _has_checksum(entry)}
+    folder = out_dir / THUMBNAILS
+    present = {path for path in folder.rglob("*") if path.is_file()} if folder.is_dir() else set()
+    return present == expected and all(_starts_as_png(path) for path in expected)
+
+
+def _starts_as_png(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            return file.read(8) == b"\x89PNG\r\n\x1a\n"
+    except OSError:
+        return False
+
+
+def _has_checksum(entry: dict) -> bool:
+    """The entry names its PDF's checksum, which names its thumbnail."""
+    return re.fullmatch(r"[0-9a-f]{64}", str(entry.get("sha256"))) is not None
 
 
 def _listable(out_dir: Path, entry: dict) -> bool:
@@ -129,10 +173,12 @@ def thumbnail_path(entry: dict) -> PurePosixPath:
 def _thumbnail(out_dir: Path, entry: dict) -> Thumbnail | None:
     """The thumbnail of a file, rendered if it is not there yet; None when the
     PDF cannot be read (the page then shows the file without a picture)."""
-    if not re.fullmatch(r"[0-9a-f]{64}", str(entry.get("sha256"))):
+    if not _has_checksum(entry):
         return None
     relative = thumbnail_path(entry)
     path = out_dir / relative
+    import PIL.Image  # here: a build that changed nothing needs none
+
     try:
         with PIL.Image.open(path) as existing:  # reads only the header
             return Thumbnail(relative, *existing.size)
@@ -331,6 +377,8 @@ def _unique(anchor: str, anchors: set[str]) -> str:
     return candidate
 
 
-def _environment() -> jinja2.Environment:
+def _environment():
+    import jinja2  # here: a build that changed nothing needs none
+
     return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)

@@ -216,6 +216,20 @@ def test_thumbnails_are_rendered_only_for_changed_files(source_copy, tmp_path):
     assert not (set(first) - kept) & set(after)
 
 
+def test_a_build_that_changed_nothing_leaves_the_page_alone(tmp_path):
+    out = tmp_path / "out"
+    cards = ("--source", SOURCE_DIR, "--out", out, "--venue", "hotels", *CARDS)
+    build(*cards)
+    page = out / CATALOGUE
+    written = (page.stat().st_ino, page.stat().st_mtime_ns)
+    build(*cards)
+    assert (page.stat().st_ino, page.stat().st_mtime_ns) == written
+    # a file gone from disk is gone from the page at the next build
+    (out / "hotels" / "wallet-cards-sheet-a4.pdf").unlink()
+    build(*cards, "--variant", "press")  # nothing to make: no press card
+    assert catalogue(out).pdf_links == ["hotels/wallet-card.pdf"]
+
+
 def test_stale_thumbnails_are_removed_and_damaged_ones_made_again(tmp_path):
     out = tmp_path / "out"
     build("--source", SOURCE_DIR, "--out", out, "--venue", "hotels", *CARDS)

@@ -15,8 +15,8 @@ from pathlib import Path
 from watchfiles import Change
 
 from conftest import SOURCE_DIR, run_cli
-from make_materials import SourceChanges, changed_files
 from materials.jobs import PRODUCT_FORMATS
+from materials.watch import SourceChanges, changed_files
 
 COMMAND = Path(sys.executable).parent / "make-materials"
 OFFICE_FILES = {f"parks/{fmt.filename}" for fmt in PRODUCT_FORMATS if fmt.variant == "office"}
