@@ -103,7 +103,7 @@ def _unwrap(box):
 def _text_runs(box, background, element=None, in_margin=False):
     box = _unwrap(box)
     style_background = box.style["background_color"]
-    if _rgb(style_background)[3] > 0.5:
+    if style_background.alpha > 0.5:  # converted only when painted: most boxes have none
         background = _rgb(style_background)
     # Not `or`: an element without children is falsy in ElementTree.
     if getattr(box, "element", None) is not None:
