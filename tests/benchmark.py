@@ -1,6 +1,6 @@
 """Speed and memory benchmark for make-materials (issue 7). Run by hand, never by pytest:
 
-    .venv/bin/python tests/benchmark.py            # the full run (15-20 minutes on 2 cores)
+    .venv/bin/python tests/benchmark.py            # the full run (about 9 minutes on 2 cores)
     .venv/bin/python tests/benchmark.py --quick    # a sanity run: 2 venues, fewer repeats
     .venv/bin/python tests/benchmark.py --profile  # also: where the pipeline's time goes (stderr)
 
