@@ -105,8 +105,9 @@ def fit(renderer: Renderer, job: Job) -> tuple[Rendered, dict[str, float], list[
     smallest text to the product's minimum size. Regions that may not shrink
     (`data-fit-min="1"`) are only checked, once the others have been fitted.
     A job fitted before in this process (a card, then its sheet) is laid out
-    once with the fit found, and has the same problems. Returns the final layout, the scales applied and,
-    for each region that cannot fit, a problem naming how much room it needs."""
+    once with the fit found, and has the same problems. Returns the final
+    layout, the scales applied and, for each region that cannot fit, a problem
+    naming how much room it needs."""
     from .preflight import fit_regions, measure_regions
     from .render import fit_declarations
 
