@@ -197,8 +197,9 @@ class BareWeasyPrint:
                               cache=self.cache, **doc.pdf_options)
 
 
-# The bare pool's workers inherit the documents through fork, as ours inherit
-# the imported WeasyPrint; each sets up its own WeasyPrint once.
+# The bare pool's workers inherit the documents and the imported WeasyPrint
+# through fork, as ours inherit the source and WeasyPrint; each sets up its own
+# FontConfiguration and stylesheets once.
 _bare_docs: list[Doc] = []
 _bare_worker: BareWeasyPrint | None = None
 
@@ -218,6 +219,10 @@ def bare_build(docs_file: Path, workers: int) -> None:
     processes, the PDFs returned to the parent as ours are (but not written)."""
     import multiprocessing
 
+    from materials.pipeline import library_lookup_by_soname
+
+    with library_lookup_by_soname():  # WeasyPrint's libraries found as the command line finds them
+        import weasyprint  # noqa: F401 - imported once, before the pool forks, as ours is
     global _bare_docs
     _bare_docs = pickle.loads(docs_file.read_bytes())
     if workers <= 1:
