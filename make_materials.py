@@ -3,6 +3,9 @@
 Every product (posters, wallet cards, trainer handouts) for every venue type is
 rendered from `source/` through the layouts in `layouts/`. Progress and errors go
 to stderr. Exit codes: 0 ok, 1 a content or render problem, 2 a usage error.
+
+The model and translations (pydantic) are imported by the commands that load
+the source: a build with nothing to do answers before it would need them.
 """
 
 from __future__ import annotations
@@ -17,11 +20,9 @@ import click
 
 from materials.errors import RenderError, SourceError
 from materials.jobs import PRODUCT_FORMATS, PRODUCT_KINDS, VARIANTS, Job, Session
-from materials.model import display_path, load_source
 from materials.pipeline import BuildResult, JobResult, build as run_build, make_roster_file
 from materials.write import OutputBusy
 from materials.roster import parse_date, read_roster
-from materials.translate import PSEUDO_LOCALES, edition, format_key, language_tags
 
 PROJECT_DIR = Path(__file__).resolve().parent
 DEFAULT_LAYOUTS = PROJECT_DIR / "layouts"
@@ -71,6 +72,10 @@ def require_known_selection(source_dir: Path, venue_ids: tuple[str, ...], langs:
 
 
 def require_known_languages(source_dir: Path, langs: tuple[str, ...]) -> None:
+    if not langs:
+        return
+    from materials.translate import PSEUDO_LOCALES
+
     known = ["en", *sorted(path.stem for path in (source_dir / "translations").glob("*.yaml")), *PSEUDO_LOCALES]
     unknown = [tag for tag in langs if tag not in known]
     if unknown:
@@ -215,6 +220,7 @@ def watch(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     """
     import watchfiles  # here: a build does not need it
 
+    from materials.model import display_path
     from materials.watch import SourceChanges, changed_files
 
     require_known_selection(source_dir, venue_ids, langs, area_id)
@@ -274,6 +280,8 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
     With --lang, the wording a translation leaves in English is listed (to
     stdout) by its key, e.g. venues.hotels.signs.no-luggage.text.
     """
+    from materials.model import load_source
+
     require_known_selection(source_dir, venue_ids, langs, area_id)
     with user_errors():
         source = load_source(source_dir)
@@ -293,6 +301,8 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
 
 
 def list_untranslated(source, tag: str) -> None:
+    from materials.translate import PSEUDO_LOCALES, edition, format_key
+
     if tag == "en" or tag in PSEUDO_LOCALES:
         return
     translation = edition(source, tag)
@@ -308,6 +318,9 @@ def list_untranslated(source, tag: str) -> None:
 @source_option
 def list_(source_dir: Path) -> None:
     """List the venues, areas, languages and the products made for each (to stdout)."""
+    from materials.model import load_source
+    from materials.translate import edition, language_tags
+
     with user_errors():
         source = load_source(source_dir)
     click.echo("Venues:")

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .model import Source
 from .roster import Attendee
+
+if TYPE_CHECKING:  # the model (pydantic) is imported only by the builds that load the source
+    from .model import Source
 
 
 VARIANTS = ("office", "press")

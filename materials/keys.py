@@ -5,6 +5,10 @@ venue's (and area's, and translation's) file, the layout files its product reads
 (the common folder, the base layout and its product's folder), the font
 packages and the pipeline's own code. Editing one venue re-renders that venue's files;
 editing the poster stylesheet re-renders the posters.
+
+A build's inputs digest covers everything any of its jobs could depend on, so a
+build whose digest matches an earlier complete one has nothing to do, and
+knows it without loading the source.
 """
 
 from __future__ import annotations
@@ -20,14 +24,6 @@ SHARED_SOURCE = ("content.yaml", "organisation.yaml", "workshop.yaml")
 # Engine modules whose changes cannot change a PDF's bytes.
 NOT_IN_THE_PDF = {"catalogue.py"}
 PACKAGES = ("weasyprint", "fontpkg-atkinson-hyperlegible", "fontpkg-noto-sans", "fontpkg-noto-sans-arabic")
-
-
-def _digest(paths) -> str:
-    hasher = hashlib.sha256()
-    for path in sorted(paths):
-        hasher.update(str(path).encode() + b"\0")
-        hasher.update(path.read_bytes() if path.is_file() else b"(missing)")
-    return hasher.hexdigest()
 
 
 @lru_cache(maxsize=1)
@@ -53,21 +49,43 @@ def _packages() -> str:
 
 
 class JobKeys:
-    """The keys of one build's jobs; each file is read once per build."""
+    """The keys of one build's jobs, and its inputs digest.
+
+    Every file in the source and layouts folders is read once, when the build
+    starts and before the source is loaded: a file saved while the build runs
+    then leaves keys that the files built from it do not match, so they are
+    made again next time (never the other way round)."""
 
     def __init__(self, source_dir: Path, layouts_dir: Path, generator: str):
         self.source_dir, self.layouts_dir, self.generator = source_dir, layouts_dir, generator
+        self._files = {path: hashlib.sha256(path.read_bytes()).hexdigest()
+                       for folder in (source_dir, layouts_dir) for path in sorted(folder.rglob("*")) if path.is_file()}
         self._digests: dict[tuple, str] = {}
 
     def _cached(self, *paths: Path) -> str:
         if paths not in self._digests:
-            self._digests[paths] = _digest(paths)
+            self._digests[paths] = self._digest(paths)
         return self._digests[paths]
+
+    def _digest(self, paths) -> str:
+        hasher = hashlib.sha256()
+        for path in sorted(paths):
+            hasher.update(f"{path}\0{self._files.get(path, '(missing)')}\n".encode())
+        return hasher.hexdigest()
 
     def _folder(self, folder: Path) -> str:
         if (folder,) not in self._digests:
-            self._digests[(folder,)] = _digest(path for path in folder.rglob("*") if path.is_file())
+            self._digests[(folder,)] = self._digest(path for path in self._files if folder in path.parents)
         return self._digests[(folder,)]
+
+    def inputs(self, selection: str) -> str:
+        """One hash of every file in the source and layouts folders, the
+        engine's code, the packages and what the build was asked for
+        (`selection`): equal digests mean the same jobs with the same keys. A
+        stray file (an editor's backup) changes it, which only costs the check
+        of every job's key."""
+        parts = [self.generator, _pipeline_code(), _packages(), selection, self._digest(self._files)]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def key(self, job: Job) -> str:
         source, layouts = self.source_dir, self.layouts_dir

@@ -3,8 +3,9 @@
 `make_materials.py` is only the command line around these functions.
 
 WeasyPrint (with `render` and `preflight`, which need it) is imported only when
-there is something to render: importing it takes longer than a whole build
-with nothing to do.
+there is something to render, and the model (pydantic) only when the source
+has changed since the last build: importing them takes longer than a whole
+build with nothing to do.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from typing import TYPE_CHECKING, Callable
 from .catalogue import thumbnail_path, thumbnail_png, write_catalogue
 from .errors import RenderError
 from .keys import JobKeys
-from .jobs import Job, plan_jobs
-from .model import Source, load_source
-from .translate import edition
-from .write import OutputBusy, atomic_write, output_lock, read_manifest, write_manifest
+from .jobs import PRODUCT_FORMATS, Job, plan_jobs
+from .write import (BUILD_RECORDS, atomic_write, output_lock, read_build_record, read_manifest, write_build_record,
+                    write_manifest)
 
 if TYPE_CHECKING:
+    from .model import Source
     from .preflight import PreflightReport
     from .render import Rendered, Renderer
 
@@ -226,6 +227,8 @@ def make_pdf(renderer: Renderer, job: Job, thumbnail: bool = False) -> JobResult
 
 
 def manifest_entry(result: JobResult, source: Source) -> dict:
+    from .translate import edition
+
     job, report = result.job, result.report
     language = edition(source, job.lang).language
     return {
@@ -271,11 +274,19 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
     translation: a draft is made only when asked for by name.
     """
     started = time.perf_counter()
+    job_keys = JobKeys(source_dir, layouts_dir, GENERATOR)  # reads the files before the source is loaded
+    inputs = job_keys.inputs(repr((venue_ids, kinds, variants, area_id, langs)))
+    if out_dir and not force:
+        outcome = _unchanged_build(out_dir, inputs, progress)
+        if outcome is not None:
+            outcome.seconds = time.perf_counter() - started
+            return outcome
+    from .model import load_source
+
     source = load_source(source_dir)
     jobs = plan_jobs(source, venue_ids, kinds, variants, area_id, job_languages(source, langs))
     with output_lock(out_dir) if out_dir else contextlib.nullcontext():
         manifest = read_manifest(out_dir) if out_dir else {}
-        job_keys = JobKeys(source_dir, layouts_dir, GENERATOR)
         keys = {job: job_keys.key(job) for job in jobs}
         unchanged = set() if force or not out_dir else {
             job for job in jobs if _is_current(out_dir, manifest.get(job.output_path), keys[job])}
@@ -295,7 +306,39 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
         outcome.results.sort(key=lambda result: order[result.job])
         if out_dir:
             write_catalogue(out_dir)
+            if not outcome.failed:
+                write_build_record(out_dir, inputs, [
+                    {"venue": job.venue_id, "format": job.format_key, "area": job.area_id, "lang": job.lang,
+                     "key": keys[job]} for job in jobs])
     outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _unchanged_build(out_dir: Path, inputs: str, progress) -> BuildResult | None:
+    """The build, every file unchanged, when its inputs digest is that of an
+    earlier complete build and each of that build's files is still on disk as
+    it was made; otherwise None, and the build loads the source and checks
+    each job's key."""
+    if not (out_dir / BUILD_RECORDS).is_file():  # nothing recorded: not even the folder is made here
+        return None
+    formats = {fmt.key for fmt in PRODUCT_FORMATS}
+    with output_lock(out_dir):
+        recorded = read_build_record(out_dir, inputs)
+        if not recorded:
+            return None
+        manifest = read_manifest(out_dir)
+        jobs = []
+        for job in recorded:
+            if job.get("format") not in formats:  # a record from another version of the products
+                return None
+            jobs.append(Job(job.get("venue"), job["format"], area_id=job.get("area"), lang=job.get("lang")))
+            if not _is_current(out_dir, manifest.get(jobs[-1].output_path), job.get("key")):
+                return None
+        outcome = BuildResult([JobResult(job, 0.0, skipped=True) for job in jobs])
+        for number, result in enumerate(outcome.results, 1):
+            if progress:
+                progress(number, len(jobs), result)
+        write_catalogue(out_dir)  # mends a catalogue or thumbnail that was deleted
     return outcome
 
 
@@ -402,6 +445,7 @@ def signals_deferred():
 def make_roster_file(source_dir: Path, layouts_dir: Path, job: Job, out_dir: Path) -> JobResult:
     """Make one roster product (certificates or a sign-in sheet) into `out_dir`.
     Nothing goes into a manifest: the file holds attendees' names."""
+    from .model import load_source
     from .render import Renderer
 
     source = load_source(source_dir)

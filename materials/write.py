@@ -15,6 +15,10 @@ import tempfile
 from pathlib import Path
 
 MANIFEST = "manifest.json"
+# The inputs digests of the last complete builds, each with its jobs and their
+# keys: what lets a build with nothing to do say so without loading the source.
+BUILD_RECORDS = ".last-builds.json"
+KEPT_RECORDS = 8  # one per selection (all venues, one venue, one language ...) recently built
 
 
 class OutputBusy(Exception):
@@ -72,3 +76,29 @@ def write_manifest(out_dir: Path, entries: dict[str, dict], generator: str) -> N
     files = [entries[name] for name in sorted(entries) if (out_dir / name).is_file()]
     manifest = {"generator": generator, "files": files}
     atomic_write(out_dir / MANIFEST, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def read_build_record(out_dir: Path, inputs: str) -> list[dict] | None:
+    """The jobs (each a dict of plain values, with its key) of the last complete
+    build from the inputs `inputs`, if one is recorded; an unreadable record
+    is no record."""
+    try:
+        jobs = json.loads((out_dir / BUILD_RECORDS).read_text(encoding="utf-8"))[inputs]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return jobs if isinstance(jobs, list) and all(isinstance(job, dict) for job in jobs) else None
+
+
+def write_build_record(out_dir: Path, inputs: str, jobs: list[dict]) -> None:
+    """Record a complete build's jobs under its inputs digest, keeping the
+    latest few records."""
+    try:
+        records = json.loads((out_dir / BUILD_RECORDS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        records = {}
+    if not isinstance(records, dict):
+        records = {}
+    records = {digest: jobs for digest, jobs in records.items() if digest != inputs and isinstance(jobs, list)}
+    records[inputs] = jobs
+    kept = dict(list(records.items())[-KEPT_RECORDS:])
+    atomic_write(out_dir / BUILD_RECORDS, (json.dumps(kept, indent=1) + "\n").encode("utf-8"))

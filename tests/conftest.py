@@ -30,6 +30,7 @@ from make_materials import cli
 from materials.catalogue import CATALOGUE, THUMBNAILS
 from materials.jobs import PRODUCT_FORMATS
 from materials.model import Source, load_source
+from materials.write import BUILD_RECORDS
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SOURCE_DIR = PROJECT_DIR / "source"
@@ -205,9 +206,9 @@ def run_cli(*args: str | Path) -> Result:
 def files_under(folder: Path) -> set[str]:
     """Every file below `folder`, as '/'-separated paths relative to it, except a
     build's catalogue (index.html and its thumbnails: tests/test_catalogue.py
-    checks those)."""
+    checks those) and its record of complete builds (tests/test_incremental.py)."""
     return {name for name in (path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
-            if name != CATALOGUE and not name.startswith(f"{THUMBNAILS}/")}
+            if name not in (CATALOGUE, BUILD_RECORDS) and not name.startswith(f"{THUMBNAILS}/")}
 
 
 def read_manifest(out_dir: Path) -> list[dict]:

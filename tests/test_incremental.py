@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 from conftest import LAYOUTS_DIR, files_under, read_manifest, run_cli
+
+from materials.write import BUILD_RECORDS
 
 TWO_VENUES = ("--venue", "hotels", "--venue", "parks")
 
@@ -87,3 +93,94 @@ def test_a_translation_edit_rebuilds_only_that_language(source_copy, tmp_path):
     result = run_cli("build", "--source", "source", "--out", out, *args, *langs)
     assert result.exit_code == 0, result.stderr
     assert rebuilt(first, inodes(out)) == {"hotels/wallet-card-cy.pdf", "hotels/wallet-cards-sheet-a4-cy.pdf"}
+
+
+# --- a build with nothing to do -----------------------------------------------------------
+
+CARDS = ("--venue", "hotels", "--product", "wallet-card", "--variant", "office")
+# Runs the command line in a fresh Python and names the heavy packages it imported.
+IMPORTS_PROBE = """
+import sys
+from make_materials import main
+sys.argv = ["make-materials", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as stop:
+    assert not stop.code, stop.code
+print(" ".join(name for name in ("pydantic", "weasyprint", "jinja2") if name in sys.modules))
+"""
+
+
+def build_only(out, *args):
+    """A build of just what `args` choose."""
+    result = run_cli("build", "--source", "source", "--out", out, *args)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def probe_build(out, *args):
+    done = subprocess.run([sys.executable, "-c", IMPORTS_PROBE, "build", "--source", "source", "--out", str(out),
+                           *args], capture_output=True, text=True, cwd=Path.cwd())
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split(), done.stderr
+
+
+def test_a_build_with_nothing_to_do_loads_neither_the_source_nor_weasyprint(source_copy, tmp_path):
+    out = tmp_path / "out"
+    build_only(out, *CARDS)
+    imported, stderr = probe_build(out, *CARDS)
+    assert "Built 0 files (0 pages), 2 unchanged" in stderr
+    assert imported == []
+    # Another selection is another build: its source is loaded and its jobs' keys checked.
+    imported, stderr = probe_build(out, *CARDS, "--jobs", "1", "--product", "poster", "--variant", "press")
+    assert "Built 5 files" in stderr and "2 unchanged" in stderr
+    assert imported == ["pydantic", "weasyprint", "jinja2"]
+    venue = source_copy / "venues" / "hotels.yaml"
+    venue.write_text(venue.read_text().replace("Reception, housekeeping", "Reception, cleaning"))
+    imported, stderr = probe_build(out, *CARDS)
+    assert "Built 2 files" in stderr
+    assert imported == ["pydantic", "weasyprint", "jinja2"]
+
+
+def test_files_changed_since_the_last_build_are_made_again(source_copy, tmp_path):
+    out = tmp_path / "out"
+    build_only(out, *CARDS)
+    first = inodes(out)
+    card = out / "hotels" / "wallet-card.pdf"
+    card.write_bytes(card.read_bytes() + b"\n% edited by hand\n")
+    result = build_only(out, *CARDS)
+    assert "Built 1 file" in result.stderr and "1 unchanged" in result.stderr
+    assert rebuilt(first, inodes(out)) == {"hotels/wallet-card.pdf"}
+    (out / "hotels" / "wallet-cards-sheet-a4.pdf").unlink()
+    result = build_only(out, *CARDS)
+    assert "Built 1 file" in result.stderr and "1 unchanged" in result.stderr
+    assert files_under(out) == {*first, "manifest.json"}
+
+
+def test_a_build_recorded_from_the_same_source_is_not_trusted_once_another_rebuilt_its_files(source_copy,
+                                                                                                tmp_path):
+    out = tmp_path / "out"
+    build_only(out, *CARDS, "--venue", "parks")
+    first = {entry["file"]: entry["sha256"] for entry in read_manifest(out)}
+    venue = source_copy / "venues" / "hotels.yaml"
+    original = venue.read_text()
+    venue.write_text(original.replace("Reception, housekeeping", "Reception, cleaning"))
+    build_only(out, *CARDS)  # the hotels' cards alone, from the edited source
+    venue.write_text(original)  # the first build's source again, byte for byte
+    before = inodes(out)
+    result = build_only(out, *CARDS, "--venue", "parks")
+    assert "Built 2 files" in result.stderr and "2 unchanged" in result.stderr
+    assert rebuilt(before, inodes(out)) == {"hotels/wallet-card.pdf", "hotels/wallet-cards-sheet-a4.pdf"}
+    assert {entry["file"]: entry["sha256"] for entry in read_manifest(out)} == first
+
+
+def test_a_corrupt_record_of_builds_only_costs_a_check_of_every_key(source_copy, tmp_path):
+    out = tmp_path / "out"
+    build_only(out, *CARDS)
+    for garbage in ("{ not json", "[]", '{"x": 1}', json.dumps({"digest": [{"format": "nonsense"}]})):
+        (out / BUILD_RECORDS).write_text(garbage)
+        result = build_only(out, *CARDS)
+        assert "Built 0 files (0 pages), 2 unchanged" in result.stderr
+        # recorded again, beside whatever else was readable
+        records = json.loads((out / BUILD_RECORDS).read_text())
+        assert [len(jobs) for jobs in records.values() if jobs != [{"format": "nonsense"}]] == [2]
