@@ -16,8 +16,10 @@ import functools
 import hashlib
 import itertools
 import multiprocessing
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -360,15 +362,18 @@ def _is_current(out_dir: Path, entry: dict | None, key: str) -> bool:
 _worker_renderer: Renderer | None = None
 
 
-def _start_worker(source: Source, layouts_dir: Path) -> None:
+def _start_worker(source: Source, layouts_dir: Path, scratch: str) -> None:
     """Each worker process sets up WeasyPrint once, with the source the parent
     loaded (a forked worker has it already: nothing is copied or loaded again).
     The parent alone handles interrupts: a worker ignores Ctrl-C and is ended
-    quietly by the pool."""
+    quietly by the pool. Its temporary files (WeasyPrint's copy of each font)
+    go into the parent's `scratch` folder: a pool's worker ends without running
+    the clean-up that would remove them."""
     from .render import Renderer
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    tempfile.tempdir = scratch
     global _worker_renderer
     _worker_renderer = Renderer(source, layouts_dir)
 
@@ -397,13 +402,18 @@ def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int
     # Forked workers inherit the imported WeasyPrint and the loaded source
     # (fork passes the initializer's arguments without pickling them).
     context = multiprocessing.get_context("fork")
-    pool = context.Pool(min(workers, len(jobs)), _start_worker, (source, layouts_dir))
+    scratch = tempfile.mkdtemp(prefix="make-materials-")
+    pool = context.Pool(min(workers, len(jobs)), _start_worker, (source, layouts_dir, scratch))
 
     longest_first = sorted(jobs, key=_expected_cost, reverse=True)
 
     def results():
-        with pool:
-            yield from pool.imap_unordered(functools.partial(_render_in_worker, thumbnail=thumbnails), longest_first)
+        try:
+            with pool:
+                yield from pool.imap_unordered(functools.partial(_render_in_worker, thumbnail=thumbnails),
+                                               longest_first)
+        finally:  # the pool has ended its workers
+            shutil.rmtree(scratch, ignore_errors=True)
     return results()
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from conftest import LAYOUTS_DIR, files_under, read_manifest, run_cli
@@ -78,6 +80,20 @@ def test_parallel_and_serial_builds_give_the_same_bytes(source_copy, tmp_path):
     serial = {entry["file"]: entry["sha256"] for entry in read_manifest(tmp_path / "serial")}
     parallel = {entry["file"]: entry["sha256"] for entry in read_manifest(tmp_path / "parallel")}
     assert serial == parallel and len(serial) == 18
+
+
+def test_a_parallel_build_leaves_no_temporary_files(source_copy, tmp_path, monkeypatch):
+    # WeasyPrint copies each font into a temporary folder, removed when its
+    # FontConfiguration is freed: a pool's worker ends before that happens.
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    build_only(tmp_path / "out", "--venue", "hotels", "--product", "wallet-card", "--jobs", "2")
+    assert list(temporary.iterdir()) == []
+    # One process: the folder goes with the renderer, once Python has freed it.
+    build_only(tmp_path / "out", "--venue", "hotels", "--product", "wallet-card", "--jobs", "1", "--force")
+    gc.collect()
+    assert list(temporary.iterdir()) == []
 
 
 def test_a_translation_edit_rebuilds_only_that_language(source_copy, tmp_path):
