@@ -366,9 +366,8 @@ def _start_worker(source: Source, layouts_dir: Path, scratch: str) -> None:
     """Each worker process sets up WeasyPrint once, with the source the parent
     loaded (a forked worker has it already: nothing is copied or loaded again).
     The parent alone handles interrupts: a worker ignores Ctrl-C and is ended
-    quietly by the pool. Its temporary files (WeasyPrint's copy of each font)
-    go into the parent's `scratch` folder: a pool's worker ends without running
-    the clean-up that would remove them."""
+    quietly by the pool. Its temporary files go into the parent's `scratch`
+    folder: a pool's worker ends without running WeasyPrint's clean-up."""
     from .render import Renderer
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -390,15 +389,16 @@ def _expected_cost(job: Job) -> tuple[bool, bool, bool]:
 
 def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int, thumbnails: bool):
     """Results (with thumbnails, for a build that writes), rendered here in job
-    order, or in a pool of forked processes as they finish. The pool starts the longest jobs first, so that one long job
-    is not left running alone at the end of a short build."""
+    order, or in a pool of forked processes as they finish. The pool starts the
+    longest jobs first, so that one long job is not left running alone at the
+    end of a short build. Either way WeasyPrint's temporary files (its copy of
+    each font) go into a folder removed when the last job is done."""
     if not jobs:
         return iter(())
     from .render import Renderer
 
     if workers <= 1 or len(jobs) <= 1:
-        renderer = Renderer(source, layouts_dir)
-        return (make_pdf(renderer, job, thumbnails) for job in jobs)
+        return _render_here(Renderer(source, layouts_dir), jobs, thumbnails)
     # Forked workers inherit the imported WeasyPrint and the loaded source
     # (fork passes the initializer's arguments without pickling them).
     context = multiprocessing.get_context("fork")
@@ -415,6 +415,20 @@ def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int
         finally:  # the pool has ended its workers
             shutil.rmtree(scratch, ignore_errors=True)
     return results()
+
+
+def _render_here(renderer: Renderer, jobs: list[Job], thumbnails: bool):
+    scratch = tempfile.mkdtemp(prefix="make-materials-")
+    try:
+        for job in jobs:
+            previous, tempfile.tempdir = tempfile.tempdir, scratch
+            try:
+                result = make_pdf(renderer, job, thumbnails)
+            finally:
+                tempfile.tempdir = previous
+            yield result
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _record(result: JobResult, out_dir: Path | None, manifest: dict, source: Source, key: str) -> None:
@@ -460,7 +474,7 @@ def make_roster_file(source_dir: Path, layouts_dir: Path, job: Job, out_dir: Pat
 
     source = load_source(source_dir)
     require_harfbuzz_subset()
-    result = make_pdf(Renderer(source, layouts_dir), job)
+    [result] = _render_here(Renderer(source, layouts_dir), [job], thumbnails=False)
     attendees = len(job.session.attendees)
     if job.product.kind == "certificate" and result.report and result.report.pages != attendees:
         result.problems.append(f"overset: {result.report.pages} pages for {attendees} attendees: "
