@@ -133,6 +133,12 @@ class Job:
             return f"{self.area_id}/{self.venue_id}/{name}"
         return f"{self.venue_id}/{name}"
 
+    @property
+    def family(self) -> tuple:
+        """The files of one product family for one venue, area and language:
+        a venue's five poster sizes, or its wallet card and card sheet."""
+        return self.venue_id, self.area_id, self.lang, self.product.kind
+
     def __str__(self) -> str:
         return self.output_path
 

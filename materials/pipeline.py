@@ -377,14 +377,27 @@ def _start_worker(source: Source, layouts_dir: Path, scratch: str) -> None:
     _worker_renderer = Renderer(source, layouts_dir)
 
 
-def _render_in_worker(job: Job, thumbnail: bool) -> JobResult:
-    return make_pdf(_worker_renderer, job, thumbnail)
+def _render_in_worker(task: tuple[Job, ...], thumbnail: bool) -> list[JobResult]:
+    return [make_pdf(_worker_renderer, job, thumbnail) for job in task]
 
 
-def _expected_cost(job: Job) -> tuple[bool, bool, bool]:
-    """Handouts take longest, then card sheets (twenty card sides), then posters."""
-    product = job.product
-    return product.kind == "handout", product.base_template is not None, product.kind == "poster"
+# Products whose files for one venue (area, language) share layout work, and
+# so go to one worker, one after the other: the poster sizes (the column split
+# found for one is the first tried for the next) and the wallet card with the
+# sheet it is imposed on (the card is fitted once). Each handout goes alone:
+# they are the longest jobs, spread over the workers.
+SHARED_WORK = {"poster", "wallet-card"}
+
+
+def _tasks(jobs: list[Job]) -> list[tuple[Job, ...]]:
+    """The jobs in tasks for the pool, longest first: handouts, then a venue's
+    posters, then its cards (the sheet first, so the card reuses its fit)."""
+    groups: dict[tuple, list[Job]] = {}
+    for job in jobs:
+        shared = job.product.kind in SHARED_WORK
+        groups.setdefault(job.family if shared else (job,), []).append(job)
+    tasks = [tuple(sorted(group, key=lambda job: job.product.base_template is None)) for group in groups.values()]
+    return sorted(tasks, key=lambda task: (task[0].product.kind == "handout", len(task)), reverse=True)
 
 
 def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int, thumbnails: bool):
@@ -405,13 +418,12 @@ def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int
     scratch = tempfile.mkdtemp(prefix="make-materials-")
     pool = context.Pool(min(workers, len(jobs)), _start_worker, (source, layouts_dir, scratch))
 
-    longest_first = sorted(jobs, key=_expected_cost, reverse=True)
-
     def results():
         try:
             with pool:
-                yield from pool.imap_unordered(functools.partial(_render_in_worker, thumbnail=thumbnails),
-                                               longest_first)
+                for done in pool.imap_unordered(functools.partial(_render_in_worker, thumbnail=thumbnails),
+                                                _tasks(jobs)):
+                    yield from done
         finally:  # the pool has ended its workers
             shutil.rmtree(scratch, ignore_errors=True)
     return results()

@@ -100,7 +100,10 @@ class Renderer:
         # The fit found for each job: its regions' scales, and the problems of
         # the regions that cannot fit.
         self.fits: dict[Job, tuple[dict[str, float], list[str]]] = {}
-        self.column_splits: dict[tuple, dict[str, int]] = {}  # the last balanced splits, by _balance_group
+        self.column_splits: dict[tuple, dict[str, int]] = {}  # the last balanced splits, by Job.family
+        # The last two layouts made, by job and fit: the card laid out for a
+        # sheet (then the sheet's frame) is the card's own file next.
+        self._recent: dict[tuple, Rendered] = {}
         self._stylesheets: dict[str, tuple[CSS, dict, list[str]]] = {}
         self.jinja = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.layouts_dir),
@@ -243,14 +246,21 @@ class Renderer:
         (region name -> scale, via the CSS variables --fit-<name>) and every
         list set in columns (`data-balance`) balanced: laid out once more when
         the split it was laid out with is not the balanced one.
-        Raises RenderError naming what went wrong."""
-        group = _balance_group(job)
-        rendered = self._layout(job, fit_scales, self.column_splits.get(group, {}))
+        Raises RenderError naming what went wrong.
+
+        The split tried first is the one found last for the job's family (a
+        venue's poster sizes balance alike): the result never depends on it,
+        only the number of layouts does."""
+        key = (job, fit_declarations(fit_scales))
+        if key in self._recent:
+            return self._recent[key]
+        rendered = self._layout(job, fit_scales, self.column_splits.get(job.family, {}))
         splits = column_splits(rendered.document)
         balanced = {name: split.balanced for name, split in splits.items()}
         if any(split.laid_out != split.balanced for split in splits.values()):
             rendered = self._layout(job, fit_scales, balanced)
-        self.column_splits[group] = balanced
+        self.column_splits[job.family] = balanced
+        self._recent = {**dict(list(self._recent.items())[-1:]), key: rendered}
         return rendered
 
     def _layout(self, job: Job, fit_scales: dict[str, float] | None, splits: dict[str, int]) -> Rendered:
@@ -279,15 +289,12 @@ class Renderer:
             )
         finally:
             WEASYPRINT_LOGGER.removeHandler(collector)
+            # WeasyPrint keeps an image that failed to load as None and reports
+            # it once: forgotten, it fails every job that uses it.
+            for url in [url for url, image in self.image_cache.items() if image is None and isinstance(url, str)]:
+                del self.image_cache[url]
         problems = problems + [f"refused to load {url}" for url in self.fetcher.refused] + collector.messages
         if problems:
             raise RenderError("; ".join(dict.fromkeys(problems)))
         return Rendered(job, document, html_document.etree_element, html, declarations)
 
-
-def _balance_group(job: Job) -> tuple:
-    """Jobs whose lists are likely to balance alike: one product family's
-    sizes for one venue, area and language (the poster sizes scale alike).
-    The split found for one is the first one tried for the next; the result
-    never depends on it, only the number of layouts does."""
-    return job.venue_id, job.area_id, job.lang, job.product.kind

@@ -135,6 +135,22 @@ def test_an_image_file_that_is_not_an_image(layouts_copy, tmp_path):
     assert "error: hotels/wallet-card.pdf:" in stderr and "logo.png" in stderr
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_image_that_fails_to_load_fails_every_file_that_uses_it(layouts_copy, tmp_path, workers):
+    # WeasyPrint reports an image that fails to load once per process; the
+    # card and the sheet it is imposed on are laid out in one.
+    (layouts_copy / "wallet-card" / "logo.png").write_bytes(b"not an image" * 20)
+    override_card_front(layouts_copy, '<section class="side front"><h1>Hotels</h1>'
+                                      '<img src="logo.png" alt="Logo"></section>')
+    out = tmp_path / "out"
+    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--layouts", layouts_copy, *CARD_ONLY,
+                     "--jobs", workers)
+    assert result.exit_code == 1
+    for name in ("wallet-card.pdf", "wallet-cards-sheet-a4.pdf"):
+        assert f"error: hotels/{name}: Failed to load image" in result.stderr
+        assert not (out / "hotels" / name).exists()
+
+
 @pytest.mark.parametrize("front, named", [
     ("{{ self.no_such_block() }}", "no_such_block"),
     ("{{ venue.no_such_field }}", "no_such_field"),
