@@ -73,6 +73,10 @@ class JobKeys:
             hasher.update(f"{path}\0{self._files.get(path, '(missing)')}\n".encode())
         return hasher.hexdigest()
 
+    def folder(self, folder: Path) -> str:
+        """One hash of every file under `folder` (the source, the layouts), as read."""
+        return self._folder(folder)
+
     def _folder(self, folder: Path) -> str:
         if (folder,) not in self._digests:
             self._digests[(folder,)] = self._digest(path for path in self._files if folder in path.parents)

@@ -16,6 +16,7 @@ import functools
 import hashlib
 import itertools
 import multiprocessing
+import pickle
 import shutil
 import signal
 import sys
@@ -265,7 +266,8 @@ def manifest_entry(result: JobResult, source: Source) -> dict:
 def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: tuple[str, ...] = (),
           kinds: tuple[str, ...] = (), variants: tuple[str, ...] = (),
           progress: Callable[[int, int, JobResult], None] | None = None, area_id: str | None = None,
-          workers: int = 1, force: bool = False, langs: tuple[str, ...] = ()) -> BuildResult:
+          workers: int = 1, force: bool = False, langs: tuple[str, ...] = (),
+          pool: RenderPool | None = None) -> BuildResult:
     """Make every chosen file. With `out_dir` None, nothing is written (a dry run).
 
     Raises SourceError before anything is written when the source is invalid.
@@ -273,7 +275,8 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
     job key (everything it depends on) is unchanged since the last build is
     skipped, unless `force`. Jobs render in `workers` processes. `langs` are
     language tags ("en" for English); by default English and every reviewed
-    translation: a draft is made only when asked for by name.
+    translation: a draft is made only when asked for by name. With `pool`, the
+    jobs render in its processes, kept warm from one build to the next.
     """
     started = time.perf_counter()
     job_keys = JobKeys(source_dir, layouts_dir, GENERATOR)  # reads the files before the source is loaded
@@ -298,7 +301,12 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
         skipped = (JobResult(job, 0.0, skipped=True) for job in jobs if job in unchanged)
         outcome = BuildResult()
         # Unchanged files first, then each made file as soon as it is done.
-        made = _render_all(todo, source, layouts_dir, workers, thumbnails=bool(out_dir))
+        if pool is not None and todo:
+            rendered_from = WorkerInputs(job_keys.folder(source_dir), pickle.dumps(source), layouts_dir,
+                                         job_keys.folder(layouts_dir))
+            made = pool.render(todo, rendered_from, thumbnails=bool(out_dir))
+        else:
+            made = _render_all(todo, source, layouts_dir, workers, thumbnails=bool(out_dir))
         for number, result in enumerate(itertools.chain(skipped, made), 1):
             _record(result, out_dir, manifest, source, keys[result.job])
             outcome.results.append(result)
@@ -360,11 +368,13 @@ def _is_current(out_dir: Path, entry: dict | None, key: str) -> bool:
 
 
 _worker_renderer: Renderer | None = None
+_worker_inputs: tuple[str, str] | None = None  # the source's and layouts' digests it renders from
 
 
-def _start_worker(source: Source, layouts_dir: Path, scratch: str) -> None:
+def _start_worker(scratch: str, source: Source | None = None, layouts_dir: Path | None = None) -> None:
     """Each worker process sets up WeasyPrint once, with the source the parent
-    loaded (a forked worker has it already: nothing is copied or loaded again).
+    loaded (a forked worker has it already: nothing is copied or loaded again),
+    or, in a pool kept between builds, with the first source a task brings.
     The parent alone handles interrupts: a worker ignores Ctrl-C and is ended
     quietly by the pool. Its temporary files go into the parent's `scratch`
     folder: a pool's worker ends without running WeasyPrint's clean-up."""
@@ -374,11 +384,82 @@ def _start_worker(source: Source, layouts_dir: Path, scratch: str) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     tempfile.tempdir = scratch
     global _worker_renderer
-    _worker_renderer = Renderer(source, layouts_dir)
+    if source is not None:
+        _worker_renderer = Renderer(source, layouts_dir)
 
 
-def _render_in_worker(task: tuple[Job, ...], thumbnail: bool) -> list[JobResult]:
+@dataclass(frozen=True)
+class WorkerInputs:
+    """What a build's jobs render from, sent with each task to a pool kept
+    between builds: its workers were forked before this build's source was loaded."""
+
+    source_digest: str
+    source: bytes  # the validated Source, pickled by this program's own parent process
+    layouts_dir: Path
+    layouts_digest: str
+
+
+def _take_inputs(inputs: WorkerInputs) -> None:
+    """Render from `inputs` from now on: a new source keeps the renderer's set-up
+    from the layouts, changed layouts start it afresh."""
+    from .render import Renderer
+
+    global _worker_renderer, _worker_inputs
+    if _worker_inputs == (inputs.source_digest, inputs.layouts_digest):
+        return
+    source = pickle.loads(inputs.source)
+    if _worker_renderer is not None and _worker_inputs and _worker_inputs[1] == inputs.layouts_digest:
+        _worker_renderer.take_source(source)
+    else:
+        _worker_renderer = Renderer(source, inputs.layouts_dir)
+    _worker_inputs = (inputs.source_digest, inputs.layouts_digest)
+
+
+def _render_in_worker(task: tuple[Job, ...], thumbnail: bool, inputs: WorkerInputs | None = None) -> list[JobResult]:
+    if inputs is not None:
+        _take_inputs(inputs)
     return [make_pdf(_worker_renderer, job, thumbnail) for job in task]
+
+
+class RenderPool:
+    """Rendering processes kept from one build to the next, for `watch`: each
+    keeps WeasyPrint's set-up (compiled templates, parsed stylesheets, loaded
+    fonts) while the layouts stay as they were, so a rebuild after an edit
+    pays for its own files only. Ended, with their temporary files, when the
+    pool is closed."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool = None
+        self._scratch: str | None = None
+
+    def start(self) -> None:
+        """Fork the workers, WeasyPrint imported first so that each inherits
+        it; before any build holds the output folder's lock, which a forked
+        worker would go on holding."""
+        if self._pool is None:
+            require_harfbuzz_subset()
+            self._scratch = tempfile.mkdtemp(prefix="make-materials-")
+            self._pool = multiprocessing.get_context("fork").Pool(self.workers, _start_worker, (self._scratch,))
+
+    def render(self, jobs: list[Job], inputs: WorkerInputs, thumbnails: bool):
+        if self._pool is None:
+            raise RuntimeError("RenderPool.start() comes before the first build")
+        work = functools.partial(_render_in_worker, thumbnail=thumbnails, inputs=inputs)
+        return (result for done in self._pool.imap_unordered(work, _tasks(jobs)) for result in done)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._pool = None
+
+    def __enter__(self) -> RenderPool:
+        return self
+
+    def __exit__(self, *exception) -> None:
+        self.close()
 
 
 # Products whose files for one venue (area, language) share layout work, and
@@ -416,7 +497,7 @@ def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int
     # (fork passes the initializer's arguments without pickling them).
     context = multiprocessing.get_context("fork")
     scratch = tempfile.mkdtemp(prefix="make-materials-")
-    pool = context.Pool(min(workers, len(jobs)), _start_worker, (source, layouts_dir, scratch))
+    pool = context.Pool(min(workers, len(jobs)), _start_worker, (scratch, source, layouts_dir))
 
     def results():
         try:

@@ -118,6 +118,14 @@ class Renderer:
         self.jinja.filters["address_parts"] = address_parts
         self.jinja.globals["qr_code"] = qr_svg
 
+    def take_source(self, source: Source) -> None:
+        """Render from an edited source from now on, keeping what the layouts
+        gave (templates, stylesheets, fonts): fits and layouts made from the
+        old source are forgotten."""
+        self.source = source
+        self.fits.clear()
+        self._recent.clear()
+
     def layout_for(self, template: str, venue_id: str) -> str:
         """The venue's own version of a product layout if it has one, else the layout."""
         venue_layout = f"{Path(template).parent}/venues/{venue_id}.html"

@@ -3,6 +3,8 @@ on every edit, a source mistake reported without stopping, Ctrl-C to stop."""
 
 from __future__ import annotations
 
+import json
+import os
 import queue
 import re
 import signal
@@ -27,9 +29,9 @@ WAITING = "Waiting for the next change."
 class Watcher:
     """`make-materials watch` in a child process, its stderr read line by line."""
 
-    def __init__(self, *args: str, cwd: Path):
+    def __init__(self, *args: str, cwd: Path, env: dict[str, str] | None = None):
         self.process = subprocess.Popen([str(COMMAND), "watch", *args], cwd=cwd, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen = ""
         threading.Thread(target=self._read, daemon=True).start()
@@ -116,3 +118,50 @@ def test_writes_to_the_output_folder_and_editors_temporary_files_start_no_build(
     batch = {(Change.added, temporary), (Change.deleted, temporary),
              (Change.added, str(tmp_path / "parks.yaml")), (Change.deleted, str(tmp_path / "gyms.yaml"))}
     assert changed_files(batch) == ["gyms.yaml", "parks.yaml"]
+
+
+def manifest_hashes(out: Path) -> dict[str, str]:
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    return {entry["file"]: entry["sha256"] for entry in manifest["files"]}
+
+
+def test_watch_keeps_its_workers_and_makes_what_build_makes(source_copy, layouts_copy, tmp_path):
+    # The rendering process lives from one build to the next (one, so that it
+    # renders the files in the same order every time: the card it laid out
+    # last is the first one its next build needs): after an edit to the source,
+    # and one to a stylesheet, each file is the one a fresh `build` makes from
+    # the same files, byte for byte.
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    selection = ("--venue", "parks", "--product", "wallet-card", "--variant", "office")
+
+    def fresh_build(number: int) -> dict[str, str]:
+        result = run_cli("build", "--source", "source", "--layouts", layouts_copy, "--out",
+                         tmp_path / f"fresh{number}", *selection)
+        assert result.exit_code == 0, result.stderr
+        return manifest_hashes(tmp_path / f"fresh{number}")
+
+    watcher = Watcher("--source", "source", "--layouts", str(layouts_copy), "--out", "out", *selection,
+                      "--jobs", "1", cwd=tmp_path, env={**os.environ, "TMPDIR": str(temporary)})
+    try:
+        watcher.until("Watching source/ and ")
+        venue = source_copy / "venues" / "parks.yaml"
+        venue.write_text(venue.read_text(encoding="utf-8").replace(  # a sign on the card
+            "short: Young people meeting older groups", "short: Young people meeting groups of older people"),
+            encoding="utf-8")
+        assert len(built_files(watcher.until(WAITING))) == 2  # the card, and the sheet it is imposed on
+        assert manifest_hashes(tmp_path / "out") == fresh_build(1)
+
+        stylesheet = layouts_copy / "wallet-card" / "wallet-card.css"
+        stylesheet.write_text(stylesheet.read_text(encoding="utf-8") + "\nh1 { letter-spacing: 0.4pt; }\n",
+                              encoding="utf-8")
+        assert len(built_files(watcher.until(WAITING))) == 2
+        assert manifest_hashes(tmp_path / "out") == fresh_build(2)
+
+        watcher.process.send_signal(signal.SIGINT)
+        assert watcher.process.wait(TIMEOUT_S) == 0
+    finally:
+        if watcher.process.poll() is None:
+            watcher.process.kill()
+            watcher.process.wait()
+    assert list(temporary.iterdir()) == []  # the workers' copies of the fonts went with them
