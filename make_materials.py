@@ -178,6 +178,11 @@ def build_and_report(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_i
     unchanged = f", {len(outcome.skipped)} unchanged" if outcome.skipped else ""
     say(f"Built {built} file{'s' if built != 1 else ''} ({outcome.pages} pages){unchanged} in "
         f"{outcome.seconds:.1f} s into {out_dir}/")
+    if outcome.inputs_changed:
+        from materials.model import display_path  # loaded with the source already
+
+        say(f"Note: {display_path(source_dir)}/ or {display_path(layouts_dir)}/ changed while this build ran: "
+            "the files it made will be made again by the next build.")
     if outcome.failed:
         say("Failed:")
         for result in outcome.failed:

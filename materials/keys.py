@@ -52,14 +52,25 @@ class JobKeys:
     """The keys of one build's jobs, and its inputs digest.
 
     Every file in the source and layouts folders is read once, when the build
-    starts and before the source is loaded: a file saved while the build runs
-    then leaves keys that the files built from it do not match, so they are
-    made again next time (never the other way round)."""
+    starts: the source is loaded from the very bytes hashed here
+    (`source_files`), and the build checks at its end that nothing has changed
+    since (see pipeline.build)."""
 
     def __init__(self, source_dir: Path, layouts_dir: Path, generator: str):
         self.source_dir, self.layouts_dir, self.generator = source_dir, layouts_dir, generator
-        self._files = {path: hashlib.sha256(path.read_bytes()).hexdigest()
-                       for folder in (source_dir, layouts_dir) for path in sorted(folder.rglob("*")) if path.is_file()}
+        self.source_files: dict[Path, bytes] = {}
+        self._files: dict[Path, str] = {}
+        for folder in (source_dir, layouts_dir):
+            for path in sorted(folder.rglob("*")):
+                try:
+                    data = path.read_bytes() if path.is_file() else None
+                except FileNotFoundError:  # an editor's temporary file, gone as it was listed
+                    data = None
+                if data is None:
+                    continue
+                self._files[path] = hashlib.sha256(data).hexdigest()
+                if folder == source_dir:
+                    self.source_files[path] = data
         self._digests: dict[tuple, str] = {}
 
     def _cached(self, *paths: Path) -> str:

@@ -105,15 +105,16 @@ class _Builder:
             raise _Problem(node, path, f"cannot be read: {error}", "Check the value, or put it in quotes") from None
 
 
-def load_yaml(file: Path, display_path: str) -> tuple[LoadedFile | None, list[SourceProblem]]:
-    """Read one YAML file. Returns the loaded file, or None and its problems."""
+def load_yaml(file: Path, display_path: str, raw: bytes | None = None) -> tuple[LoadedFile | None, list[SourceProblem]]:
+    """Read one YAML file (or parse `raw`, its bytes as read already). Returns
+    the loaded file, or None and its problems."""
 
     def problem(line: int | None, column: int | None, field_path: FieldPath, message: str,
                 hint: str = "") -> tuple[None, list[SourceProblem]]:
         return None, [SourceProblem(display_path, line, column, format_field(field_path), message, hint)]
 
     try:
-        raw = file.read_bytes()
+        raw = file.read_bytes() if raw is None else raw
     except OSError as error:
         return problem(None, None, (), f"cannot be read ({error.strerror})")
     if raw.startswith(b"\xef\xbb\xbf"):

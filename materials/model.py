@@ -445,13 +445,15 @@ def _reference_problem(loaded: LoadedFile, path: FieldPath, value: str, what: st
                          f'refers to {what} "{value}", which does not exist', f"Use one of: {choices}")
 
 
-def load_source(source_dir: Path) -> Source:
-    """Load and validate everything in `source_dir`; raise SourceError with every problem."""
+def load_source(source_dir: Path, files: dict[Path, bytes] | None = None) -> Source:
+    """Load and validate everything in `source_dir`; raise SourceError with every
+    problem. `files` are the bytes of its files as a build has read them
+    already (to hash them): the source is made of those, not of a later read."""
     problems: list[SourceProblem] = []
 
     def read(path: Path) -> LoadedFile | None:
         display = display_path(path)
-        loaded, found = load_yaml(path, display)
+        loaded, found = load_yaml(path, display, (files or {}).get(path))
         problems.extend(found)
         return loaded
 

@@ -30,8 +30,8 @@ from .catalogue import thumbnail_path, thumbnail_png, write_catalogue
 from .errors import RenderError
 from .keys import JobKeys
 from .jobs import PRODUCT_FORMATS, Job, plan_jobs
-from .write import (BUILD_RECORDS, atomic_write, output_lock, read_build_record, read_manifest, write_build_record,
-                    write_manifest)
+from .write import (BUILD_RECORDS, atomic_write, close_inherited_locks, output_lock, read_build_record, read_manifest,
+                    write_build_record, write_manifest)
 
 if TYPE_CHECKING:
     from .model import Source
@@ -103,6 +103,9 @@ class JobResult:
 class BuildResult:
     results: list[JobResult] = field(default_factory=list)
     seconds: float = 0.0
+    # The source or layouts changed while the build ran: what it made will be
+    # made again by the next build.
+    inputs_changed: bool = False
 
     @property
     def failed(self) -> list[JobResult]:
@@ -280,7 +283,8 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
     """
     started = time.perf_counter()
     job_keys = JobKeys(source_dir, layouts_dir, GENERATOR)  # reads the files before the source is loaded
-    inputs = job_keys.inputs(repr((venue_ids, kinds, variants, area_id, langs)))
+    selection = repr((venue_ids, kinds, variants, area_id, langs))
+    inputs = job_keys.inputs(selection)
     if out_dir and not force:
         outcome = _unchanged_build(out_dir, inputs, progress)
         if outcome is not None:
@@ -288,7 +292,7 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
             return outcome
     from .model import load_source
 
-    source = load_source(source_dir)
+    source = load_source(source_dir, job_keys.source_files)
     jobs = plan_jobs(source, venue_ids, kinds, variants, area_id, job_languages(source, langs))
     with output_lock(out_dir) if out_dir else contextlib.nullcontext():
         manifest = read_manifest(out_dir) if out_dir else {}
@@ -315,8 +319,17 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
         order = {job: index for index, job in enumerate(jobs)}
         outcome.results.sort(key=lambda result: order[result.job])
         if out_dir:
+            # The layouts are read as the files render: a file saved since the
+            # build began may be in what it made, or not. Those files keep no
+            # key, so the next build makes them again.
+            if JobKeys(source_dir, layouts_dir, GENERATOR).inputs(selection) != inputs:
+                outcome.inputs_changed = True
+                for result in outcome.results:
+                    if result.job.output_path in manifest and not (result.skipped or result.error):
+                        manifest[result.job.output_path]["key"] = ""
+                write_manifest(out_dir, manifest, GENERATOR)
             write_catalogue(out_dir)
-            if not outcome.failed:
+            if not outcome.failed and not outcome.inputs_changed:
                 write_build_record(out_dir, inputs, [
                     {"venue": job.venue_id, "format": job.format_key, "area": job.area_id, "lang": job.lang,
                      "key": keys[job]} for job in jobs])
@@ -382,6 +395,7 @@ def _start_worker(scratch: str, source: Source | None = None, layouts_dir: Path 
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    close_inherited_locks()
     tempfile.tempdir = scratch
     global _worker_renderer
     if source is not None:
@@ -440,7 +454,11 @@ class RenderPool:
         if self._pool is None:
             require_harfbuzz_subset()
             self._scratch = tempfile.mkdtemp(prefix="make-materials-")
-            self._pool = multiprocessing.get_context("fork").Pool(self.workers, _start_worker, (self._scratch,))
+            try:
+                self._pool = multiprocessing.get_context("fork").Pool(self.workers, _start_worker, (self._scratch,))
+            except BaseException:
+                shutil.rmtree(self._scratch, ignore_errors=True)
+                raise
 
     def render(self, jobs: list[Job], inputs: WorkerInputs, thumbnails: bool):
         if self._pool is None:
@@ -496,11 +514,13 @@ def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int
     # Forked workers inherit the imported WeasyPrint and the loaded source
     # (fork passes the initializer's arguments without pickling them).
     context = multiprocessing.get_context("fork")
-    scratch = tempfile.mkdtemp(prefix="make-materials-")
-    pool = context.Pool(min(workers, len(jobs)), _start_worker, (scratch, source, layouts_dir))
 
     def results():
+        # Made when the first result is wanted: a build stopped before then
+        # leaves neither processes nor a folder behind.
+        scratch = tempfile.mkdtemp(prefix="make-materials-")
         try:
+            pool = context.Pool(min(workers, len(jobs)), _start_worker, (scratch, source, layouts_dir))
             with pool:
                 for done in pool.imap_unordered(functools.partial(_render_in_worker, thumbnail=thumbnails),
                                                 _tasks(jobs)):

@@ -60,6 +60,13 @@ def _compressed(profile: Path) -> bytes:
     return zlib.compress(profile.read_bytes())
 
 
+def forget_profiles() -> None:
+    """Read the press profile afresh: these caches know it by its path, and a
+    renderer kept between builds (`watch`) may see the file change."""
+    for cached in (_transform, device_cmyk, _compressed):
+        cached.cache_clear()
+
+
 def embed_profile_as_shipped(document, pdf: pydyf.PDF, profile: Path) -> None:
     """Embed the output-intent ICC profile as the file we ship, compressed once
     per process. WeasyPrint re-serialises it through LittleCMS (2.4 times

@@ -24,7 +24,7 @@ from .impose import impose, slots
 from .jobs import Job, ProductFormat
 from .model import Source
 from .preflight import PdfFont, column_splits, pdf_fonts
-from .press import PRESS_PROFILE, device_cmyk, press_finisher
+from .press import PRESS_PROFILE, device_cmyk, forget_profiles, press_finisher
 from .qr import address_parts, printed_address, qr_svg
 from .text import long_date, no_widow
 from .translate import edition
@@ -92,6 +92,7 @@ class Rendered:
 
 class Renderer:
     def __init__(self, source: Source, layouts_dir: Path):
+        forget_profiles()  # a new renderer reads the layouts, the press profile among them, as they are now
         self.source = source
         self.layouts_dir = layouts_dir.resolve()
         self.fetcher = ProjectFetcher(self.layouts_dir)

@@ -25,6 +25,18 @@ class OutputBusy(Exception):
     """Another build is writing to the same output folder."""
 
 
+# The open folders this process holds locked: a process forked while one is
+# held (a worker the pool starts again after one died) closes its copy, or
+# the lock would outlive the build.
+_held_locks: set[int] = set()
+
+
+def close_inherited_locks() -> None:
+    for folder in _held_locks:
+        os.close(folder)
+    _held_locks.clear()
+
+
 @contextlib.contextmanager
 def output_lock(out_dir: Path):
     """Hold the output folder for one build at a time: a second build into it
@@ -40,8 +52,10 @@ def output_lock(out_dir: Path):
         except BlockingIOError:
             raise OutputBusy(f"another build is writing to {out_dir}/: wait for it to finish, "
                              "or build into another folder with --out") from None
+        _held_locks.add(folder)
         yield
     finally:
+        _held_locks.discard(folder)
         os.close(folder)  # closing releases the lock
 
 

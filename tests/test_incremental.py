@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from conftest import LAYOUTS_DIR, files_under, read_manifest, run_cli
+from pypdf import PdfReader
 
 from materials.write import BUILD_RECORDS
 
@@ -207,3 +208,59 @@ def test_a_corrupt_record_of_builds_only_costs_a_check_of_every_key(source_copy,
         # recorded again, beside whatever else was readable
         records = json.loads((out / BUILD_RECORDS).read_text())
         assert [len(jobs) for jobs in records.values() if jobs != [{"format": "nonsense"}]] == [2]
+
+
+# --- files saved while a build runs -----------------------------------------------------
+
+
+def test_a_layout_saved_while_a_build_runs_has_its_files_made_again(source_copy, layouts_copy, tmp_path):
+    from materials.pipeline import build as run_build
+
+    out = tmp_path / "out"
+    stylesheet = layouts_copy / "wallet-card" / "wallet-card.css"
+    original = stylesheet.read_text(encoding="utf-8")
+
+    def save_the_stylesheet(number, total, result):
+        if number == 1:  # one file made, one to go: the build has read the layouts as they were
+            stylesheet.write_text(original + "\nh1 { letter-spacing: 0.4pt; }\n", encoding="utf-8")
+
+    outcome = run_build(source_copy, layouts_copy, out, ("hotels",), ("wallet-card",), ("office",),
+                        progress=save_the_stylesheet)
+    assert outcome.inputs_changed and not outcome.failed
+    assert [entry["key"] for entry in read_manifest(out)] == ["", ""]  # neither is taken as built
+    stylesheet.write_text(original, encoding="utf-8")  # back as the build found it: still made again
+    result = run_cli("build", "--source", "source", "--layouts", layouts_copy, "--out", out, *CARDS)
+    assert result.exit_code == 0, result.stderr
+    assert "Built 2 files" in result.stderr and "Note:" not in result.stderr
+    assert "Built 0 files (0 pages), 2 unchanged" in run_cli(
+        "build", "--source", "source", "--layouts", layouts_copy, "--out", out, *CARDS).stderr
+
+
+def test_a_build_renders_the_source_as_it_hashed_it(source_copy, tmp_path, monkeypatch):
+    from materials import keys
+    from materials.pipeline import build as run_build
+
+    out = tmp_path / "out"
+    venue = source_copy / "venues" / "hotels.yaml"
+    original = venue.read_text(encoding="utf-8")
+    edited = original.replace("Reception, housekeeping", "Reception, cleaning")
+    read_files = keys.JobKeys.__init__
+    saves = []
+
+    def read_then_save(self, *args):
+        read_files(self, *args)
+        if not saves:  # a save lands just after the build has read and hashed the files
+            saves.append(venue.write_text(edited, encoding="utf-8"))
+
+    monkeypatch.setattr(keys.JobKeys, "__init__", read_then_save)
+    outcome = run_build(source_copy, LAYOUTS_DIR, out, ("hotels",), ("handout",), ())
+    monkeypatch.setattr(keys.JobKeys, "__init__", read_files)
+    assert outcome.inputs_changed and not outcome.failed
+    # The handouts print the file the keys were made from, not the one saved after.
+    for name in ("handout-participant.pdf", "handout-trainer.pdf"):
+        text = "".join(page.extract_text() for page in PdfReader(out / "hotels" / name).pages)
+        assert "Reception, housekeeping" in text and "Reception, cleaning" not in text
+    result = build_only(out, "--venue", "hotels", "--product", "handout")
+    assert "Built 2 files" in result.stderr
+    text = "".join(page.extract_text() for page in PdfReader(out / "hotels" / "handout-trainer.pdf").pages)
+    assert "Reception, cleaning" in text
