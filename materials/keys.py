@@ -85,10 +85,7 @@ class JobKeys:
         return hasher.hexdigest()
 
     def folder(self, folder: Path) -> str:
-        """One hash of every file under `folder` (the source, the layouts), as read."""
-        return self._folder(folder)
-
-    def _folder(self, folder: Path) -> str:
+        """One hash of every file under `folder`, as read."""
         if (folder,) not in self._digests:
             self._digests[(folder,)] = self._digest(path for path in self._files if folder in path.parents)
         return self._digests[(folder,)]
@@ -111,7 +108,7 @@ class JobKeys:
             self._cached(*(source / name for name in SHARED_SOURCE)),
             self._cached(source / "venues" / f"{job.venue_id}.yaml"),
             self._cached(source / "areas" / f"{job.area_id}.yaml") if job.area_id else "",
-            self._folder(layouts / "common"), self._cached(layouts / "base.html"),
-            self._folder(layouts / Path(job.product.template).parent),
+            self.folder(layouts / "common"), self._cached(layouts / "base.html"),
+            self.folder(layouts / Path(job.product.template).parent),
         ]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()

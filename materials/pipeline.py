@@ -422,7 +422,7 @@ def _take_inputs(inputs: WorkerInputs) -> None:
     if _worker_inputs == (inputs.source_digest, inputs.layouts_digest):
         return
     source = pickle.loads(inputs.source)
-    if _worker_renderer is not None and _worker_inputs and _worker_inputs[1] == inputs.layouts_digest:
+    if _worker_inputs and _worker_inputs[1] == inputs.layouts_digest:
         _worker_renderer.take_source(source)
     else:
         _worker_renderer = Renderer(source, inputs.layouts_dir)
@@ -436,14 +436,17 @@ def _render_in_worker(task: tuple[Job, ...], thumbnail: bool, inputs: WorkerInpu
 
 
 class RenderPool:
-    """Rendering processes kept from one build to the next, for `watch`: each
-    keeps WeasyPrint's set-up (compiled templates, parsed stylesheets, loaded
-    fonts) while the layouts stay as they were, so a rebuild after an edit
-    pays for its own files only. Ended, with their temporary files, when the
-    pool is closed."""
+    """Forked rendering processes, ended with their temporary files when the
+    pool is closed. A build's own pool is given its source and layouts, which
+    the workers inherit; `watch` keeps one from one build to the next, and
+    each task brings the build's inputs (`WorkerInputs`): a worker keeps
+    WeasyPrint's set-up (compiled templates, parsed stylesheets, loaded fonts)
+    while the layouts stay as they were, so a rebuild after an edit pays for
+    its own files only."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, source: Source | None = None, layouts_dir: Path | None = None):
         self.workers = workers
+        self._setup = (source, layouts_dir)
         self._pool = None
         self._scratch: str | None = None
 
@@ -455,12 +458,13 @@ class RenderPool:
             require_harfbuzz_subset()
             self._scratch = tempfile.mkdtemp(prefix="make-materials-")
             try:
-                self._pool = multiprocessing.get_context("fork").Pool(self.workers, _start_worker, (self._scratch,))
+                self._pool = multiprocessing.get_context("fork").Pool(self.workers, _start_worker,
+                                                                      (self._scratch, *self._setup))
             except BaseException:
                 shutil.rmtree(self._scratch, ignore_errors=True)
                 raise
 
-    def render(self, jobs: list[Job], inputs: WorkerInputs, thumbnails: bool):
+    def render(self, jobs: list[Job], inputs: WorkerInputs | None, thumbnails: bool):
         if self._pool is None:
             raise RuntimeError("RenderPool.start() comes before the first build")
         work = functools.partial(_render_in_worker, thumbnail=thumbnails, inputs=inputs)
@@ -511,22 +515,14 @@ def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int
 
     if workers <= 1 or len(jobs) <= 1:
         return _render_here(Renderer(source, layouts_dir), jobs, thumbnails)
-    # Forked workers inherit the imported WeasyPrint and the loaded source
-    # (fork passes the initializer's arguments without pickling them).
-    context = multiprocessing.get_context("fork")
-
     def results():
-        # Made when the first result is wanted: a build stopped before then
-        # leaves neither processes nor a folder behind.
-        scratch = tempfile.mkdtemp(prefix="make-materials-")
-        try:
-            pool = context.Pool(min(workers, len(jobs)), _start_worker, (scratch, source, layouts_dir))
-            with pool:
-                for done in pool.imap_unordered(functools.partial(_render_in_worker, thumbnail=thumbnails),
-                                                _tasks(jobs)):
-                    yield from done
-        finally:  # the pool has ended its workers
-            shutil.rmtree(scratch, ignore_errors=True)
+        # Forked workers inherit the imported WeasyPrint and the loaded source
+        # (fork passes the initializer's arguments without pickling them). The
+        # pool starts when the first result is wanted: a build stopped before
+        # then leaves neither processes nor a folder behind.
+        with RenderPool(min(workers, len(jobs)), source, layouts_dir) as pool:
+            pool.start()
+            yield from pool.render(jobs, None, thumbnails)
     return results()
 
 

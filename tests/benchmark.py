@@ -705,6 +705,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="make-materials-benchmark-") as temporary:
         work = Path(temporary)
+        # Bare WeasyPrint's pool workers (and Chromium) leave temporary files
+        # behind: everything this run makes goes under `work`, removed at the end.
+        (work / "tmp").mkdir()
+        CHILD_ENVIRONMENT["TMPDIR"] = str(work / "tmp")
+        tempfile.tempdir = str(work / "tmp")
         # The builds read a copy of source/, so one venue can be edited; job keys
         # include the source's path, so every build here uses the copy.
         source = work / "source"
