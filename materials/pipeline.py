@@ -13,9 +13,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gc
 import hashlib
 import itertools
-import multiprocessing
 import pickle
 import shutil
 import signal
@@ -24,11 +24,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from .catalogue import thumbnail_path, thumbnail_png, write_catalogue
 from .errors import RenderError
 from .keys import JobKeys
+from .pool import ProcessPool
 from .jobs import PRODUCT_FORMATS, Job, plan_jobs
 from .write import (BUILD_RECORDS, atomic_write, close_inherited_locks, output_lock, read_build_record, read_manifest,
                     write_build_record, write_manifest)
@@ -429,10 +430,17 @@ def _take_inputs(inputs: WorkerInputs) -> None:
     _worker_inputs = (inputs.source_digest, inputs.layouts_digest)
 
 
-def _render_in_worker(task: tuple[Job, ...], thumbnail: bool, inputs: WorkerInputs | None = None) -> list[JobResult]:
+def _render_in_worker(task: tuple[Job, ...], context: tuple[bool, WorkerInputs | None]) -> Iterator[JobResult]:
+    thumbnail, inputs = context
     if inputs is not None:
         _take_inputs(inputs)
-    return [make_pdf(_worker_renderer, job, thumbnail) for job in task]
+    return (make_pdf(_worker_renderer, job, thumbnail) for job in task)
+
+
+def _lost(job: Job, reason: str) -> JobResult:
+    return JobResult(job, 0.0, problems=[
+        f"the process making this file {reason} before the file was done; nothing was written for it. "
+        "Build again (with fewer --jobs if the computer is short of memory)"])
 
 
 class RenderPool:
@@ -442,12 +450,13 @@ class RenderPool:
     each task brings the build's inputs (`WorkerInputs`): a worker keeps
     WeasyPrint's set-up (compiled templates, parsed stylesheets, loaded fonts)
     while the layouts stay as they were, so a rebuild after an edit pays for
-    its own files only."""
+    its own files only. A worker that dies fails the file it was making, not
+    the build (see pool.py)."""
 
     def __init__(self, workers: int, source: Source | None = None, layouts_dir: Path | None = None):
         self.workers = workers
         self._setup = (source, layouts_dir)
-        self._pool = None
+        self._pool: ProcessPool | None = None
         self._scratch: str | None = None
 
     def start(self) -> None:
@@ -457,23 +466,22 @@ class RenderPool:
         if self._pool is None:
             require_harfbuzz_subset()
             self._scratch = tempfile.mkdtemp(prefix="make-materials-")
+            self._pool = ProcessPool(self.workers, functools.partial(_start_worker, self._scratch, *self._setup),
+                                     _render_in_worker)
             try:
-                self._pool = multiprocessing.get_context("fork").Pool(self.workers, _start_worker,
-                                                                      (self._scratch, *self._setup))
+                self._pool.start()
             except BaseException:
-                shutil.rmtree(self._scratch, ignore_errors=True)
+                self.close()
                 raise
 
-    def render(self, jobs: list[Job], inputs: WorkerInputs | None, thumbnails: bool):
+    def render(self, jobs: list[Job], inputs: WorkerInputs | None, thumbnails: bool) -> Iterator[JobResult]:
         if self._pool is None:
             raise RuntimeError("RenderPool.start() comes before the first build")
-        work = functools.partial(_render_in_worker, thumbnail=thumbnails, inputs=inputs)
-        return (result for done in self._pool.imap_unordered(work, _tasks(jobs)) for result in done)
+        return self._pool.run(_tasks(jobs), (thumbnails, inputs), _lost)
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
+            self._pool.close()
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._pool = None
 
@@ -528,6 +536,7 @@ def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int
 
 def _render_here(renderer: Renderer, jobs: list[Job], thumbnails: bool):
     scratch = tempfile.mkdtemp(prefix="make-materials-")
+    gc.freeze()  # as a pool's workers are forked (pool.py): collections never walk the modules loaded so far
     try:
         for job in jobs:
             previous, tempfile.tempdir = tempfile.tempdir, scratch
@@ -537,6 +546,7 @@ def _render_here(renderer: Renderer, jobs: list[Job], thumbnails: bool):
                 tempfile.tempdir = previous
             yield result
     finally:
+        gc.unfreeze()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -560,9 +570,8 @@ def _record(result: JobResult, out_dir: Path | None, manifest: dict, source: Sou
 def signals_deferred():
     """Hold SIGINT and SIGTERM until the block is done, then act on them.
 
-    Python runs signal handlers in the main thread between bytecodes, whichever
-    thread the signal reached (the worker pool has threads of its own), so the
-    handlers are swapped for ones that only take note."""
+    Python runs signal handlers between bytecodes, so the handlers are
+    swapped for ones that only take note."""
     noted: list[int] = []
     interrupts = (signal.SIGINT, signal.SIGTERM)
     previous = {number: signal.signal(number, lambda number, frame: noted.append(number)) for number in interrupts}

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import os
 import pickle
@@ -236,6 +237,9 @@ def bare_build(docs_file: Path, workers: int) -> None:
         import weasyprint  # noqa: F401 - imported once, before the pool forks, as ours is
     global _bare_docs
     _bare_docs = pickle.loads(docs_file.read_bytes())
+    # As ours does before it renders or forks: the garbage collector leaves
+    # what is loaded by now alone, so both sides pay the same for collections.
+    gc.freeze()
     if workers <= 1:
         bare = BareWeasyPrint()
         for doc in _bare_docs:

@@ -4,13 +4,14 @@ and earlier good files survive."""
 
 from __future__ import annotations
 
+import pickle
 import re
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from conftest import SOURCE_DIR, files_under, page_texts, pdf_text, printed, read_manifest, run_cli
+from conftest import LAYOUTS_DIR, SOURCE_DIR, files_under, page_texts, pdf_text, printed, read_manifest, run_cli
 from materials.jobs import PRODUCT_FORMATS
 from materials.model import load_source
 
@@ -329,3 +330,112 @@ def test_a_build_never_opens_a_network_connection(tmp_path, monkeypatch):
     result = run_cli("build", "--source", SOURCE_DIR, "--out", tmp_path / "out", "--venue", "taxi-ranks")
     assert result.exit_code == 0, result.stderr
     assert attempts == []
+
+
+# --- a rendering process that dies ------------------------------------------------------
+
+@pytest.fixture
+def no_hang():
+    """Fails the test, instead of hanging the suite, if a build waits for ever."""
+    import signal
+
+    def hung(signum, frame):
+        raise AssertionError("the build waited for ever for a process that had died")
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def kill_the_worker_making(monkeypatch, tmp_path, output_path: str) -> None:
+    """The worker that starts `output_path` is killed as the out-of-memory
+    killer would kill it, once: a worker the pool starts in its place, or the
+    next build, makes it normally. Workers are forked, so they inherit this."""
+    import os
+    import signal
+
+    from materials import pipeline
+
+    parent, marker = os.getpid(), tmp_path / "killed-once"
+    make_pdf = pipeline.make_pdf
+
+    def make_pdf_or_die(renderer, job, thumbnail=False):
+        if os.getpid() != parent and job.output_path == output_path and not marker.exists():
+            marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return make_pdf(renderer, job, thumbnail)
+    monkeypatch.setattr(pipeline, "make_pdf", make_pdf_or_die)
+
+
+def test_a_worker_that_dies_fails_its_file_only_and_the_build_goes_on(tmp_path, monkeypatch, no_hang):
+    out = tmp_path / "out"
+    posters = ["build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels", "--venue", "parks",
+               "--product", "poster", "--jobs", "2"]
+    assert run_cli(*posters).exit_code == 0
+    before = {entry["file"]: entry for entry in read_manifest(out)}
+    earlier = (out / "hotels/poster-a2-press.pdf").read_bytes()
+    # A venue's five posters are one task: the third dies with its worker, the
+    # two after it have not started and must still be made.
+    kill_the_worker_making(monkeypatch, tmp_path, "hotels/poster-a2-press.pdf")
+    result = run_cli(*posters, "--force")
+    assert result.exit_code == 1
+    assert re.search(r"error: hotels/poster-a2-press\.pdf: the process making this file was killed \(SIGKILL: "
+                     r"the system does this when it runs out of memory\) before the file was done; nothing was "
+                     r"written for it\. Build again", result.stderr), result.stderr
+    assert result.stderr.count("FAILED") == 1, result.stderr
+    assert "Built 9 files" in result.stderr, result.stderr
+    assert (out / "hotels/poster-a2-press.pdf").read_bytes() == earlier
+    after = {entry["file"]: entry for entry in read_manifest(out)}
+    assert after["hotels/poster-a2-press.pdf"] == before["hotels/poster-a2-press.pdf"]
+    assert set(after) == set(before) and len(after) == 10
+
+
+def test_a_kept_pool_replaces_a_worker_that_died(tmp_path, monkeypatch, source, no_hang):
+    """As `watch` keeps its pool: the next build after a worker died has two workers again."""
+    from materials.jobs import plan_jobs
+    from materials.pipeline import RenderPool, WorkerInputs
+
+    kill_the_worker_making(monkeypatch, tmp_path, "parks/wallet-card.pdf")
+    jobs = plan_jobs(source, ("parks", "hotels"), ("wallet-card",))
+    inputs = WorkerInputs("source", pickle.dumps(source), LAYOUTS_DIR, "layouts")
+    with RenderPool(2) as pool:
+        pool.start()
+        first = {result.job.output_path: result for result in pool.render(jobs, inputs, thumbnails=False)}
+        second = {result.job.output_path: result for result in pool.render(jobs, inputs, thumbnails=False)}
+        workers = [worker.process for worker in pool._pool._workers]
+        assert len(workers) == 2 and all(process.is_alive() for process in workers)
+    assert [name for name, result in first.items() if result.error] == ["parks/wallet-card.pdf"]
+    assert "was killed (SIGKILL" in first["parks/wallet-card.pdf"].error
+    assert len(first) == len(second) == len(jobs) == 4
+    assert not [name for name, result in second.items() if result.error]
+    assert all(not process.is_alive() for process in workers)
+
+
+def test_a_kept_pool_after_a_build_stopped_part_way_or_a_worker_killed_while_idle(source, no_hang):
+    """`watch` goes on with its pool after a build that stopped part way (a
+    file it could not write): what that build's workers were still making must
+    not be taken for the next build's files. A worker killed between builds
+    costs nothing."""
+    import os
+    import signal
+
+    from materials.jobs import plan_jobs
+    from materials.pipeline import RenderPool, WorkerInputs
+
+    inputs = WorkerInputs("source", pickle.dumps(source), LAYOUTS_DIR, "layouts")
+    posters = plan_jobs(source, ("parks",), ("poster",))
+    cards = plan_jobs(source, ("hotels",), ("wallet-card",))
+    with RenderPool(2) as pool:
+        pool.start()
+        stopped = pool.render(posters, inputs, thumbnails=False)
+        next(stopped)
+        stopped.close()  # four posters still being made
+        assert sorted(result.job.output_path for result in pool.render(cards, inputs, thumbnails=False)) == [
+            "hotels/wallet-card.pdf", "hotels/wallet-cards-sheet-a4.pdf"]
+        idle = pool._pool._workers[0].process
+        os.kill(idle.pid, signal.SIGKILL)
+        idle.join()
+        results = list(pool.render(cards + posters, inputs, thumbnails=False))
+    assert sorted(result.job.output_path for result in results) == sorted(job.output_path for job in cards + posters)
+    assert not [result.error for result in results if result.error]
