@@ -430,11 +430,11 @@ def _take_inputs(inputs: WorkerInputs) -> None:
     _worker_inputs = (inputs.source_digest, inputs.layouts_digest)
 
 
-def _render_in_worker(task: tuple[Job, ...], context: tuple[bool, WorkerInputs | None]) -> Iterator[JobResult]:
+def _render_in_worker(unit: tuple[Job, ...], context: tuple[bool, WorkerInputs | None]) -> Iterator[JobResult]:
     thumbnail, inputs = context
     if inputs is not None:
         _take_inputs(inputs)
-    return (make_pdf(_worker_renderer, job, thumbnail) for job in task)
+    return (make_pdf(_worker_renderer, job, thumbnail) for job in unit)
 
 
 def _lost(job: Job, reason: str) -> JobResult:
@@ -493,22 +493,27 @@ class RenderPool:
 
 
 # Products whose files for one venue (area, language) share layout work, and
-# so go to one worker, one after the other: the poster sizes (the column split
-# found for one is the first tried for the next) and the wallet card with the
-# sheet it is imposed on (the card is fitted once). Each handout goes alone:
-# they are the longest jobs, spread over the workers.
-SHARED_WORK = {"poster", "wallet-card"}
+# so go to one worker as one task: the poster sizes, one after the other (the
+# column split found for one is the first tried for the next; a worker with
+# nothing left may take the last of them), and the wallet card with the sheet
+# it is imposed on, together (the card is fitted once, for both). Each handout
+# is a task of its own: they are the longest jobs, spread over the workers.
+SHARED_WORK = {"poster": "one by one", "wallet-card": "together"}
 
 
-def _tasks(jobs: list[Job]) -> list[tuple[Job, ...]]:
-    """The jobs in tasks for the pool, longest first: handouts, then a venue's
-    posters, then its cards (the sheet first, so the card reuses its fit)."""
+def _tasks(jobs: list[Job]) -> list[tuple[tuple[Job, ...], ...]]:
+    """The jobs as the pool's tasks (each a tuple of units, each a tuple of
+    jobs), longest first: handouts, then a venue's posters, then its cards
+    (the sheet first, so the card reuses its fit)."""
     groups: dict[tuple, list[Job]] = {}
     for job in jobs:
-        shared = job.product.kind in SHARED_WORK
-        groups.setdefault(job.family if shared else (job,), []).append(job)
-    tasks = [tuple(sorted(group, key=lambda job: job.product.base_template is None)) for group in groups.values()]
-    return sorted(tasks, key=lambda task: (task[0].product.kind == "handout", len(task)), reverse=True)
+        groups.setdefault(job.family if job.product.kind in SHARED_WORK else (job,), []).append(job)
+    tasks = []
+    for group in groups.values():
+        group.sort(key=lambda job: job.product.base_template is None)
+        together = SHARED_WORK.get(group[0].product.kind) == "together"
+        tasks.append((tuple(group),) if together else tuple((job,) for job in group))
+    return sorted(tasks, key=lambda task: (task[0][0].product.kind == "handout", sum(map(len, task))), reverse=True)
 
 
 def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int, thumbnails: bool):

@@ -31,13 +31,22 @@ def _serve(tasks: Connection, results: Connection, inherited: list[Connection], 
     for connection in inherited:
         connection.close()
     setup()
+    context = None
     try:
         while True:
-            message = tasks.recv()
-            for result in work(*message):
+            unit, new_context = tasks.recv()
+            if new_context is not None:
+                context = new_context
+            for result in work(unit, context):
                 results.send(result)
     except (EOFError, BrokenPipeError):  # the parent has gone: nobody wants the results
         pass
+
+
+# Units sent to a worker ahead of the one it is making: it never waits for the
+# parent (busy writing the last file) to send the next. Units not yet sent can
+# still go to another worker.
+SENT_AHEAD = 1
 
 
 @dataclass(eq=False)
@@ -45,7 +54,9 @@ class _Worker:
     process: multiprocessing.process.BaseProcess
     tasks: Connection    # this process's end of each pipe (one-way pipes: no sockets)
     results: Connection
-    items: collections.deque = field(default_factory=collections.deque)  # its task's items not yet reported
+    sent: collections.deque = field(default_factory=collections.deque)    # units sent, each a list of items not yet reported
+    queued: collections.deque = field(default_factory=collections.deque)  # the rest of its task's units, not sent yet
+    has_context: bool = False  # the run's context has been sent to it
 
     def died(self) -> str:
         """Why the process ended, for the lost item's message."""
@@ -60,10 +71,16 @@ class _Worker:
 
 class ProcessPool:
     """`size` processes forked from this one. Each runs `setup()` once, then
-    `work(task, context)` for every task it is given: an iterable of one result
-    per item of the task, in the task's order. Whatever the parent holds when a
-    worker is forked (imported modules, loaded data) the worker has without
-    copying; only tasks and results cross the pipes."""
+    `work(unit, context)` for every unit it is given: an iterable of one result
+    per item of the unit, in order. Whatever the parent holds when a worker is
+    forked (imported modules, loaded data) the worker has without copying;
+    only units and results cross the pipes.
+
+    A task is a tuple of units that share work (one worker makes them one
+    after the other, so what it worked out for one serves the next); a unit
+    is a tuple of items that must be made together. A worker with nothing
+    left to do takes the last units not yet sent from the worker with the most:
+    the workers finish together."""
 
     def __init__(self, size: int, setup: Callable[[], None], work: Callable[[tuple, object], Iterable]):
         self.size = size
@@ -95,56 +112,84 @@ class ProcessPool:
         results_out.close()
         return _Worker(process, tasks_out, results_in)
 
-    def run(self, tasks: Iterable[tuple], context: object, lost: Callable[[object, str], object]) -> Iterator:
-        """The results of every item of `tasks`, as they are done. A task goes
-        whole to one worker, longest first if `tasks` is in that order. The
-        item a worker was on when it died gives `lost(item, reason)` instead."""
+    def run(self, tasks: Iterable[tuple[tuple, ...]], context: object,
+            lost: Callable[[object, str], object]) -> Iterator:
+        """The results of every item of `tasks`, as they are done. Tasks are
+        started in the order given (longest first balances best). The item a
+        worker was on when it died gives `lost(item, reason)` instead; the rest
+        of its task goes to another worker."""
         pending = collections.deque(tasks)
-        busy: list[_Worker] = []
+        for worker in self._workers:
+            worker.has_context = False
         try:
-            while pending or busy:
-                for worker in [worker for worker in self._workers if worker not in busy]:
+            while pending or any(worker.sent for worker in self._workers):
+                for worker in [worker for worker in self._workers if not worker.sent]:
                     if not worker.process.is_alive():  # died while idle: it had nothing of this run
                         self._remove(worker)
                 self.start()  # in place of any that died
-                for worker in [worker for worker in self._workers if worker not in busy][:len(pending)]:
-                    task = pending.popleft()
-                    worker.items.extend(task)
-                    busy.append(worker)
-                    try:
-                        worker.tasks.send((task, context))
-                    except OSError:
-                        pass  # it has just died: its sentinel says so below
+                for worker in self._workers:
+                    self._feed(worker, pending, context)
+                busy = [worker for worker in self._workers if worker.sent]
                 ready = set(wait([worker.results for worker in busy] + [worker.process.sentinel for worker in busy]))
                 for worker in [worker for worker in busy if ready & {worker.results, worker.process.sentinel}]:
-                    yield from self._take_results(worker, busy, pending, lost)
+                    yield from self._take_results(worker, pending, context, lost)
         finally:
             # Stopped part way (an interrupt, a file that could not be written):
             # what the busy workers are making would reach the next run as its
             # results. They are stopped; the next run starts new ones.
-            for worker in busy:
+            for worker in [worker for worker in self._workers if worker.sent]:
                 self._remove(worker)
+            for worker in self._workers:
+                worker.queued.clear()
 
-    def _take_results(self, worker: _Worker, busy: list[_Worker], pending: collections.deque, lost) -> Iterator:
+    def _feed(self, worker: _Worker, pending: collections.deque, context: object) -> None:
+        """Send `worker` its next units: from its task, else a new task, else
+        the last units of the worker with the most still to send."""
+        if not worker.sent and not worker.queued:
+            if pending:
+                worker.queued.extend(pending.popleft())
+            else:
+                most = max(self._workers, key=lambda other: len(other.queued))
+                for _ in range((len(most.queued) + 1) // 2):
+                    worker.queued.appendleft(most.queued.pop())
+        while len(worker.sent) <= SENT_AHEAD and worker.queued:
+            unit = worker.queued.popleft()
+            # The context (it may be large: watch sends the source with it) goes
+            # once a run, with the first unit, when the worker is idle and so
+            # reading. Later units are small: while the worker is busy, the pipe
+            # holds them without blocking this process, which must go on
+            # reading the worker's results (else both would wait on each other).
+            message = (unit, None if worker.has_context else context)
+            worker.sent.append(list(unit))
+            worker.has_context = True
+            try:
+                worker.tasks.send(message)
+            except OSError:
+                return  # it has just died: its sentinel says so
+
+    def _take_results(self, worker: _Worker, pending: collections.deque, context: object, lost) -> Iterator:
         ended = False
         try:
             # Results it sent before it died are read before its death is.
-            while worker.items and worker.results.poll():
+            while worker.sent and worker.results.poll():
                 result = worker.results.recv()
-                worker.items.popleft()
+                unit = worker.sent[0]
+                unit.pop(0)
+                if not unit:
+                    worker.sent.popleft()
+                    self._feed(worker, pending, context)  # before the result is written: it goes on meanwhile
                 yield result
         except (EOFError, OSError):
             ended = True  # its end of the pipe is closed: it has died, or is dying
-        if not worker.items:
-            busy.remove(worker)
-        elif ended or not worker.process.is_alive():
-            busy.remove(worker)
+        if worker.sent and (ended or not worker.process.is_alive()):
             reason = worker.died()
-            item, not_started = worker.items.popleft(), tuple(worker.items)
+            item = worker.sent[0].pop(0)
+            # The rest of its unit and task, not started, go to another worker.
+            rest = tuple(tuple(unit) for unit in [*worker.sent, *worker.queued] if unit)
             self._remove(worker)
+            if rest:
+                pending.appendleft(rest)
             yield lost(item, reason)
-            if not_started:  # another worker makes them
-                pending.appendleft(not_started)
 
     def _remove(self, worker: _Worker) -> None:
         """Stop a worker (if it still runs) and forget it."""
@@ -154,7 +199,8 @@ class ProcessPool:
     @staticmethod
     def _stop(workers: list[_Worker]) -> None:
         for worker in workers:
-            worker.items.clear()
+            worker.sent.clear()
+            worker.queued.clear()
             worker.tasks.close()
             worker.results.close()
             if worker.process.is_alive():
