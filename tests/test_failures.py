@@ -439,3 +439,21 @@ def test_a_kept_pool_after_a_build_stopped_part_way_or_a_worker_killed_while_idl
         results = list(pool.render(cards + posters, inputs, thumbnails=False))
     assert sorted(result.job.output_path for result in results) == sorted(job.output_path for job in cards + posters)
     assert not [result.error for result in results if result.error]
+
+
+def test_a_worker_started_mid_build_in_a_kept_pool_does_not_keep_the_output_folder_locked(
+        tmp_path, monkeypatch, no_hang):
+    """The new worker is forked while the build holds the output folder's
+    lock; it lives on in watch's pool after the build, and must not hold the
+    lock: a build from the command line into the folder would be refused."""
+    from materials.pipeline import RenderPool, build
+    from materials.write import output_lock
+
+    out = tmp_path / "out"
+    kill_the_worker_making(monkeypatch, tmp_path, "hotels/poster-a3.pdf")
+    with RenderPool(2) as pool:
+        pool.start()
+        result = build(SOURCE_DIR, LAYOUTS_DIR, out, ("hotels",), ("poster",), pool=pool)
+        assert [failed.job.output_path for failed in result.failed] == ["hotels/poster-a3.pdf"]
+        with output_lock(out):  # raises OutputBusy if a worker kept it
+            pass

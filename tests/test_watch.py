@@ -165,3 +165,30 @@ def test_watch_keeps_its_workers_and_makes_what_build_makes(source_copy, layouts
             watcher.process.kill()
             watcher.process.wait()
     assert list(temporary.iterdir()) == []  # the workers' copies of the fonts went with them
+
+
+def test_a_kept_pool_reads_an_edited_press_profile_afresh(layouts_copy, tmp_path):
+    """The press profile is cached by its path in each worker; after the file
+    changes, the press files watch makes embed the new profile, as a fresh
+    build's do."""
+    import hashlib
+
+    from materials.pipeline import RenderPool, build
+    from materials.press import PRESS_PROFILE
+
+    selection = dict(venue_ids=("hotels",), kinds=("poster",), variants=("press",))
+    kept, fresh = tmp_path / "kept", tmp_path / "fresh"
+    with RenderPool(2) as pool:
+        pool.start()
+        assert not build(SOURCE_DIR, layouts_copy, kept, pool=pool, **selection).failed
+        profile = layouts_copy / PRESS_PROFILE
+        before = {path.name: path.read_bytes() for path in kept.rglob("*.pdf")}
+        profile.write_bytes(profile.read_bytes() + b"\0" * 16)  # still a valid profile, other bytes
+        assert not build(SOURCE_DIR, layouts_copy, kept, pool=pool, **selection).failed
+    assert not build(SOURCE_DIR, layouts_copy, fresh, **selection).failed
+
+    def digests(folder):
+        return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in folder.rglob("*.pdf")}
+    assert len(digests(kept)) == 3
+    assert digests(kept) == digests(fresh)
+    assert all(before[path.name] != path.read_bytes() for path in kept.rglob("*.pdf"))
