@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from .catalogue import thumbnail_path, thumbnail_png, write_catalogue
 from .errors import RenderError
 from .keys import JobKeys
-from .pool import ProcessPool
+from .pool import Lost, ProcessPool
 from .jobs import PRODUCT_FORMATS, Job, plan_jobs
 from .write import (BUILD_RECORDS, atomic_write, close_inherited_locks, output_lock, read_build_record, read_manifest,
                     write_build_record, write_manifest)
@@ -306,17 +306,26 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path | None, venue_ids: 
         skipped = (JobResult(job, 0.0, skipped=True) for job in jobs if job in unchanged)
         outcome = BuildResult()
         # Unchanged files first, then each made file as soon as it is done.
-        if pool is not None and todo:
+        if not todo:
+            made = iter(())
+        elif pool is not None:
             rendered_from = WorkerInputs(job_keys.folder(source_dir), pickle.dumps(source), layouts_dir,
                                          job_keys.folder(layouts_dir))
             made = pool.render(todo, rendered_from, thumbnails=bool(out_dir))
         else:
             made = _render_all(todo, source, layouts_dir, workers, thumbnails=bool(out_dir))
-        for number, result in enumerate(itertools.chain(skipped, made), 1):
-            _record(result, out_dir, manifest, source, keys[result.job])
-            outcome.results.append(result)
-            if progress:
-                progress(number, len(jobs), result)
+        try:
+            for number, result in enumerate(itertools.chain(skipped, made), 1):
+                _record(result, out_dir, manifest, source, keys[result.job])
+                outcome.results.append(result)
+                if progress:
+                    progress(number, len(jobs), result)
+        finally:
+            # A build stopped part way (Ctrl-C, a file it could not write)
+            # stops its rendering now, not whenever the garbage collector
+            # gets to it: its workers end, or a kept pool's busy ones.
+            if todo:
+                made.close()
         order = {job: index for index, job in enumerate(jobs)}
         outcome.results.sort(key=lambda result: order[result.job])
         if out_dir:
@@ -388,14 +397,13 @@ _worker_inputs: tuple[str, str] | None = None  # the source's and layouts' diges
 def _start_worker(scratch: str, source: Source | None = None, layouts_dir: Path | None = None) -> None:
     """Each worker process sets up WeasyPrint once, with the source the parent
     loaded (a forked worker has it already: nothing is copied or loaded again),
-    or, in a pool kept between builds, with the first source a task brings.
-    The parent alone handles interrupts: a worker ignores Ctrl-C and is ended
-    quietly by the pool. Its temporary files go into the parent's `scratch`
-    folder: a pool's worker ends without running WeasyPrint's clean-up."""
+    or, in a pool kept between builds, with the source the first unit of a
+    build brings. Its temporary files go into the parent's `scratch` folder: a
+    pool's worker ends without running WeasyPrint's clean-up. A worker forked
+    while a build runs (in place of one that died) closes its copy of the
+    output folder's lock."""
     from .render import Renderer
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     close_inherited_locks()
     tempfile.tempdir = scratch
     global _worker_renderer
@@ -405,8 +413,9 @@ def _start_worker(scratch: str, source: Source | None = None, layouts_dir: Path 
 
 @dataclass(frozen=True)
 class WorkerInputs:
-    """What a build's jobs render from, sent with each task to a pool kept
-    between builds: its workers were forked before this build's source was loaded."""
+    """What a build's jobs render from, sent to each worker of a pool kept
+    between builds with its first unit of the build: its workers were forked
+    before this build's source was loaded."""
 
     source_digest: str
     source: bytes  # the validated Source, pickled by this program's own parent process
@@ -437,17 +446,21 @@ def _render_in_worker(unit: tuple[Job, ...], context: tuple[bool, WorkerInputs |
     return (make_pdf(_worker_renderer, job, thumbnail) for job in unit)
 
 
-def _lost(job: Job, reason: str) -> JobResult:
-    return JobResult(job, 0.0, problems=[
-        f"the process making this file {reason} before the file was done; nothing was written for it. "
-        "Build again (with fewer --jobs if the computer is short of memory)"])
+def _lost(job: Job, lost: Lost) -> JobResult:
+    if lost.died:
+        problem = (f"the process making this file {lost.reason} before the file was done; nothing was written "
+                   "for it. Build again (with fewer --jobs if the computer is short of memory)")
+    else:
+        problem = (f"this file could not be made: {lost.reason}. Nothing was written for it. This is a fault in "
+                   "make-materials, not in your files: please report it with this message")
+    return JobResult(job, 0.0, problems=[problem])
 
 
 class RenderPool:
     """Forked rendering processes, ended with their temporary files when the
     pool is closed. A build's own pool is given its source and layouts, which
     the workers inherit; `watch` keeps one from one build to the next, and
-    each task brings the build's inputs (`WorkerInputs`): a worker keeps
+    each build sends its inputs (`WorkerInputs`) to each worker: a worker keeps
     WeasyPrint's set-up (compiled templates, parsed stylesheets, loaded fonts)
     while the layouts stay as they were, so a rebuild after an edit pays for
     its own files only. A worker that dies fails the file it was making, not
@@ -517,20 +530,19 @@ def _tasks(jobs: list[Job]) -> list[tuple[tuple[Job, ...], ...]]:
 
 
 def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int, thumbnails: bool):
-    """Results (with thumbnails, for a build that writes), rendered here in job
-    order, or in a pool of forked processes as they finish. The pool starts the
+    """Results of `jobs` (at least one; with thumbnails, for a build that
+    writes), rendered here in job order, or in a pool of forked processes as
+    they finish. The pool starts the
     longest jobs first, so that one long job is not left running alone at the
     end of a short build. Either way WeasyPrint's temporary files (its copy of
     each font) go into a folder removed when the last job is done."""
-    if not jobs:
-        return iter(())
     from .render import Renderer
 
     if workers <= 1 or len(jobs) <= 1:
         return _render_here(Renderer(source, layouts_dir), jobs, thumbnails)
     def results():
         # Forked workers inherit the imported WeasyPrint and the loaded source
-        # (fork passes the initializer's arguments without pickling them). The
+        # (fork passes the set-up's arguments without pickling them). The
         # pool starts when the first result is wanted: a build stopped before
         # then leaves neither processes nor a folder behind.
         with RenderPool(min(workers, len(jobs)), source, layouts_dir) as pool:

@@ -457,3 +457,28 @@ def test_a_worker_started_mid_build_in_a_kept_pool_does_not_keep_the_output_fold
         assert [failed.job.output_path for failed in result.failed] == ["hotels/poster-a3.pdf"]
         with output_lock(out):  # raises OutputBusy if a worker kept it
             pass
+
+
+def test_a_fault_outside_a_files_own_checks_fails_that_file_with_a_plain_message(tmp_path, monkeypatch, no_hang):
+    """Rendering problems are the file's own (see make_pdf); anything else
+    raised in a worker (here: making the catalogue's picture) still fails
+    only that file, says it is a fault of the program, and prints no traceback."""
+    from materials import pipeline
+
+    out = tmp_path / "out"
+    posters = ["build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels", "--product", "poster",
+               "--variant", "office", "--jobs", "2"]
+    assert run_cli(*posters).exit_code == 0
+    a4_poster_bytes = (out / "hotels/poster-a4.pdf").stat().st_size  # builds are reproducible: the same again
+    thumbnail_png = pipeline.thumbnail_png
+
+    def no_picture_of_the_a4_poster(pdf):
+        if len(pdf) == a4_poster_bytes:
+            raise RuntimeError("no picture")
+        return thumbnail_png(pdf)
+    monkeypatch.setattr(pipeline, "thumbnail_png", no_picture_of_the_a4_poster)
+    result = run_cli(*posters, "--force")
+    assert result.exit_code == 1
+    assert ("error: hotels/poster-a4.pdf: this file could not be made: RuntimeError: no picture. Nothing was "
+            "written for it. This is a fault in make-materials, not in your files") in result.stderr, result.stderr
+    assert "Built 1 file" in result.stderr, result.stderr
