@@ -243,7 +243,9 @@ def watch(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
             error.show()
 
     # The rendering processes stay up between builds, their WeasyPrint set up:
-    # a rebuild after an edit pays for its own files only.
+    # a rebuild after an edit pays for its own files only. They are forked
+    # before the watcher starts its thread; one forked later, in place of a
+    # worker that died, copies that thread's memory but never calls into it.
     pool = RenderPool(workers)
     try:
         with user_errors():
