@@ -143,9 +143,9 @@ class ProcessPool:
     def start(self) -> None:
         """Fork workers until there are `size`."""
         while len(self._workers) < self.size:
-            self._workers.append(self._fork())
+            self._fork()
 
-    def _fork(self) -> _Worker:
+    def _fork(self) -> None:
         tasks_in, tasks_out = _FORK.Pipe(duplex=False)
         results_in, results_out = _FORK.Pipe(duplex=False)
         inherited = [end for worker in self._workers for end in (worker.tasks, worker.results) if not end.closed]
@@ -158,16 +158,24 @@ class ProcessPool:
         # (which would thaw a freeze of someone else's too: there is none).
         # Interrupts wait until the worker has set its own handlers: a Ctrl-C
         # in between would print a traceback from the worker.
+        # The worker is one of ours before an interrupt can arrive here: the
+        # pool stops it whenever this process stops.
         gc.freeze()
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
         try:
-            process.start()
+            try:
+                process.start()
+            except BaseException:
+                tasks_out.close()
+                results_in.close()
+                raise
+            finally:
+                gc.unfreeze()
+                tasks_in.close()
+                results_out.close()
+            self._workers.append(_Worker(process, tasks_out, results_in))
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-            gc.unfreeze()
-        tasks_in.close()
-        results_out.close()
-        return _Worker(process, tasks_out, results_in)
 
     def run(self, tasks: Iterable[tuple[tuple, ...]], context: object,
             lost: Callable[[object, Lost], object]) -> Iterator:
