@@ -92,6 +92,25 @@ finally:
                    "self_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}, file)
 """
 
+# What any build that renders does before its first file, and then nothing:
+# the floor under a rebuild from the command line, however few files it makes.
+STARTUP_PROBE = """
+import gc, sys
+from pathlib import Path
+import make_materials  # the command line
+from materials.jobs import plan_jobs
+from materials.keys import JobKeys
+from materials.model import load_source
+from materials.pipeline import GENERATOR, require_harfbuzz_subset
+source_dir = Path(sys.argv[1])
+keys = JobKeys(source_dir, Path(sys.argv[2]), GENERATOR)
+keys.inputs("")
+plan_jobs(load_source(source_dir, keys.source_files))
+require_harfbuzz_subset()  # imports WeasyPrint
+import materials.render  # noqa: F401
+gc.freeze()  # as the command line ends
+"""
+
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -278,6 +297,17 @@ def run_cli(work: Path, source: Path, out: Path, venues: tuple[str, ...], worker
     return Run(seconds, done.stderr, usage["workers_kb"] / 1024, usage["self_kb"] / 1024)
 
 
+def run_startup_probe(work: Path, source: Path) -> float:
+    """Seconds for STARTUP_PROBE in a subprocess, as the command line is started."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", STARTUP_PROBE, str(source), str(LAYOUTS_DIR)], cwd=work,
+                          capture_output=True, text=True, env=CHILD_ENVIRONMENT)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"benchmark: the start-up probe failed:\n{done.stderr[-3000:]}")
+    return seconds
+
+
 def run_bare(work: Path, docs_file: Path, workers: int) -> Run:
     """The bare build in a subprocess of this script, so it pays Python's start-up
     and WeasyPrint's import as the command line does."""
@@ -308,6 +338,7 @@ class Builds:
     noop: list[float] = field(default_factory=list)
     edit: list[float] = field(default_factory=list)
     watch_edit: list[float] = field(default_factory=list)  # the same edit, saved while `watch` runs
+    startup: list[float] = field(default_factory=list)     # STARTUP_PROBE in a subprocess
     workers_mb: list[float] = field(default_factory=list)
     parent_mb: list[float] = field(default_factory=list)
     edited_venue: str = ""
@@ -356,6 +387,8 @@ def measure_builds(work: Path, source: Path, venues: tuple[str, ...], docs_file:
             f"({builds.edit_rebuilt} built)")
         builds.watch_edit.append(watch_edit(work, source, out, venues, venue_file, repeat))
         say(f"  repeat {repeat + 1}/{repeats}: the same edit while `watch` runs {builds.watch_edit[-1]:.2f} s")
+        builds.startup.append(run_startup_probe(work, source))
+        say(f"  repeat {repeat + 1}/{repeats}: the start-up alone {builds.startup[-1]:.2f} s")
     return builds
 
 
@@ -650,6 +683,10 @@ def table(builds: Builds, per_doc: PerDoc, chromium: dict[str, float] | None, ch
     rows.append((f"Rebuild after editing one venue's YAML ({builds.edited_venue}), CLI, as % of the full default "
                  "build", f"{edit:.1%} ({median(builds.edit):.2f} s, {builds.edit_rebuilt} files built)",
                  f"<= {TARGETS['edit']:.0%}", verdict(edit <= TARGETS["edit"])))
+    startup = median([seconds / full_seconds for seconds, full_seconds in zip(builds.startup, default)])
+    rows.append(("... the start-up alone that any build which renders pays before its first file (Python, the "
+                 "command line, the input hashes, pydantic and the source, WeasyPrint), as % of the full default "
+                 "build", f"{startup:.1%} ({median(builds.startup):.2f} s)", "", "info"))
     watched = median([seconds / full_seconds for seconds, full_seconds in zip(builds.watch_edit, default)])
     rows.append(("... the same edit saved while `watch` runs (its workers warm), from the save to the watcher "
                  "done, as % of the full default build",
