@@ -532,10 +532,10 @@ def _tasks(jobs: list[Job]) -> list[tuple[tuple[Job, ...], ...]]:
 def _render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int, thumbnails: bool):
     """Results of `jobs` (at least one; with thumbnails, for a build that
     writes), rendered here in job order, or in a pool of forked processes as
-    they finish. The pool starts the
-    longest jobs first, so that one long job is not left running alone at the
-    end of a short build. Either way WeasyPrint's temporary files (its copy of
-    each font) go into a folder removed when the last job is done."""
+    they finish. The pool starts the longest jobs first, so that one long job
+    is not left running alone at the end of a short build. Either way
+    WeasyPrint's temporary files (its copy of each font) go into a folder
+    removed when the last job is done."""
     from .render import Renderer
 
     if workers <= 1 or len(jobs) <= 1:

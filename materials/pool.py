@@ -156,10 +156,10 @@ class ProcessPool:
         # short and the memory pages it shares with this process stay shared
         # (4% of a build's time). They are thawed here once the fork is made
         # (which would thaw a freeze of someone else's too: there is none).
-        # Interrupts wait until the worker has set its own handlers: a Ctrl-C
-        # in between would print a traceback from the worker.
-        # The worker is one of ours before an interrupt can arrive here: the
-        # pool stops it whenever this process stops.
+        #
+        # Interrupts are held until the worker has set its own handlers (a
+        # Ctrl-C in between would print a traceback from it), and here until
+        # the worker is in the pool's list, so that the pool stops it.
         gc.freeze()
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
         try:
@@ -278,9 +278,8 @@ class ProcessPool:
         if not worker.started:
             self._deaths_before_a_start += 1
         self._remove(worker)
-        item = units[0][0] if blamed else None
         if blamed:
-            units[0] = units[0][1:]
+            item, units[0] = units[0][0], units[0][1:]
         rest = tuple(unit for unit in units if unit)
         if rest:
             pending.appendleft(rest)

@@ -17,6 +17,7 @@ import functools
 import json
 import re
 import shutil
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,6 +256,19 @@ def hotels_build(tmp_path_factory):
         return builds[variant]
 
     return build
+
+
+@pytest.fixture
+def no_hang():
+    """Fails the test, instead of hanging the suite, if a build or the worker
+    pool waits for ever (for a process that died, or on a full pipe)."""
+    def hung(signum, frame):
+        raise AssertionError("waited for ever: a build or the worker pool hung")
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture

@@ -332,21 +332,7 @@ def test_a_build_never_opens_a_network_connection(tmp_path, monkeypatch):
     assert attempts == []
 
 
-# --- a rendering process that dies ------------------------------------------------------
-
-@pytest.fixture
-def no_hang():
-    """Fails the test, instead of hanging the suite, if a build waits for ever."""
-    import signal
-
-    def hung(signum, frame):
-        raise AssertionError("the build waited for ever for a process that had died")
-    previous = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
-
+# --- a rendering process that dies (no_hang: see conftest.py) -------------------------
 
 def kill_the_worker_making(monkeypatch, tmp_path, output_path: str) -> None:
     """The worker that starts `output_path` is killed as the out-of-memory

@@ -9,20 +9,9 @@ import os
 import signal
 import time
 
-import pytest
-
 from materials.pool import ProcessPool
 
-
-@pytest.fixture
-def no_hang():
-    def hung(signum, frame):
-        raise AssertionError("the pool waited for ever")
-    previous = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(30)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+# Each test takes `no_hang` (conftest.py): a pool that waits for ever fails it.
 
 
 def nothing() -> None:
