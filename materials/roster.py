@@ -68,8 +68,8 @@ def read_roster(path: Path) -> list[Attendee]:
 def _read_rows(reader, problems: list[SourceProblem], problem) -> list[Attendee]:
     header = next(reader, None)
     if not header or not any(cell.strip() for cell in header):
-        raise SourceError([SourceProblem(display, 1, None, "", "has no header row",
-                                         "The first row must name the columns, e.g. name,organisation")])
+        problem(1, "", "has no header row", "The first row must name the columns, e.g. name,organisation")
+        raise SourceError(problems)
     columns = [cell.strip().lower() for cell in header]
     for index, column in enumerate(columns):
         # A known column is named; anything else may be an attendee's name in a

@@ -241,7 +241,10 @@ def test_blank_sign_in_sheet_has_the_rows_asked_for(tmp_path):
     ("name,organisaton\nZoë Smith,Hotel\n", "session.csv:1: column 2: is not a known column"),
     ("Zoë Smith,Grand Hotel\nAl Jones,City Taxis\n", "session.csv:1: column 1: is not a known column "
      "(is the header row missing?)"),
-], ids=["missing-column", "empty-name", "duplicate-row", "bad-date", "unknown-column", "no-header"])
+    ("", "session.csv:1: has no header row. The first row must name the columns"),
+    (" , \nZoë Smith,Hotel\n", "session.csv:1: has no header row. The first row must name the columns"),
+], ids=["missing-column", "empty-name", "duplicate-row", "bad-date", "unknown-column", "no-header", "empty-file",
+        "blank-header"])
 def test_roster_errors_name_their_row(tmp_path, content, expected, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "session.csv").write_text(content, encoding="utf-8")
