@@ -472,6 +472,14 @@ def load_source(source_dir: Path, files: dict[Path, bytes] | None = None) -> Sou
     organisation_file = require(source_dir / "organisation.yaml")
     workshop_file = require(source_dir / "workshop.yaml")
     venue_paths = sorted((source_dir / "venues").glob("*.yaml"))
+    for folder in ("venues", "areas", "translations"):
+        # Only *.yaml is read: a venue saved as libraries.yml would otherwise
+        # be left out of every build without a word.
+        for path in sorted((source_dir / folder).glob("*")):
+            if path.suffix != ".yaml" and path.suffix.lower() in (".yaml", ".yml"):
+                problems.append(SourceProblem(display_path(path), None, None, "",
+                                              "is not read: only files ending in .yaml are",
+                                              f"Rename it {path.stem}.yaml"))
     if not venue_paths:
         problems.append(SourceProblem(display_path(source_dir / "venues"), None, None, "", "holds no venue files",
                                       "Add one YAML file per venue type, e.g. venues/hotels.yaml"))

@@ -177,6 +177,19 @@ def test_duplicate_sign_ids_in_a_venue(source_copy, source, tmp_path):
     assert hint
 
 
+@pytest.mark.parametrize("folder, name", [("venues", "libraries.yml"), ("venues", "libraries.YAML"),
+                                          ("areas", "north-borough.yml"), ("translations", "pl.yml")])
+def test_a_yaml_file_with_another_ending_is_named_not_skipped(source_copy, tmp_path, folder, name):
+    # Copied from a file that loads, so only its name can be at fault.
+    example = {"venues": "venues/hotels.yaml", "areas": "areas/example-borough.yaml",
+               "translations": "translations/cy.yaml"}[folder]
+    shutil.copy(source_copy / example, source_copy / folder / name)
+    stem = name.rsplit(".", 1)[0]
+    message, hint = message_and_hint(problem(build(tmp_path).stderr, f"source/{folder}/{name}"))
+    assert "is not read" in message
+    assert f"Rename it {stem}.yaml" in hint
+
+
 def test_venue_file_name_that_is_not_an_id(source_copy, tmp_path):
     shutil.copy(source_copy / "venues" / "hotels.yaml", source_copy / "venues" / "Hotels_2.yaml")
     message, hint = message_and_hint(problem(build(tmp_path).stderr, "source/venues/Hotels_2.yaml"))
