@@ -146,7 +146,8 @@ def test_wallet_card_text(full_build, source, venue_id, format_key):
     venue = source.venue(venue_id)
     front, back = page_texts(full_build.pdf(venue_id, format_key))
     card_signs = [venue.sign(sign_id, source.content).card_text for sign_id in venue.card.signs]
-    assert _missing([venue.name, *card_signs], front) == []
+    # what the signs are signs of, on the side a card is read by
+    assert _missing([venue.name, source.content.headings.possible_signs, *card_signs], front) == []
     assert _missing([EMERGENCY, source.organisation.phone, venue.action(venue.card.action).text,
                      source.content.headings.danger_now], back) == []
     # each side on its own page
