@@ -119,6 +119,7 @@ class Headings(Strict):
     handout_subtitle: Text
     from_organisation: Text
     draft_translation: Text
+    fictional_area: Text
     report_online: Text
 
 
@@ -278,6 +279,8 @@ class Area(Strict):
     web: WebAddress | None = None
     reviewed: dt.date
     source: Text
+    # An example with made-up numbers: every page says it is not for distribution.
+    fictional: bool = False
 
 
 class Adapted(Strict):

@@ -243,6 +243,7 @@ def manifest_entry(result: JobResult, source: Source) -> dict:
         "venue": job.venue_id,
         "venue_name": source.venue(job.venue_id).name,
         "area": job.area_id,
+        "area_name": source.area(job.area_id).council if job.area_id else None,
         "lang": language.tag,
         # The catalogue names a group by its <field>_name.
         "lang_name": language.english_name + (" (draft translation)" if job.lang and language.draft else ""),

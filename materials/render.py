@@ -170,8 +170,8 @@ class Renderer:
         content = source.content
         venue = source.venue(job.venue_id)
         product = job.product
-        if job.area_id:
-            area = source.area(job.area_id)
+        area = source.area(job.area_id) if job.area_id else None
+        if area:
             local = LocalReporting(area.children_services.name, area.children_services.number,
                                    area.children_services.hours, area.out_of_hours, area.web)
         else:
@@ -179,9 +179,10 @@ class Renderer:
             local = LocalReporting(contact.name, contact.number)
         return {
             "language": translation.language,
-            # On every page of a draft: the notice in English, for whoever handles the
-            # files, and in the language too when the translation gives it.
-            "draft_notice": self._draft_notice(translation) if translation.language.draft else None,
+            # On every page of a file that must not be handed out, in English for
+            # whoever handles the files: a draft translation (in the language too,
+            # when the translation gives it) and a fictional example area.
+            "distribution_notice": self._distribution_notice(translation, area) or None,
             "local": local,
             "content": content,
             "headings": content.headings,
@@ -207,10 +208,16 @@ class Renderer:
             "session": job.session,
         }
 
-    def _draft_notice(self, translation) -> list[str]:
-        english = self.source.content.headings.draft_translation
-        translated = translation.source.content.headings.draft_translation
-        return [translated, english] if translated != english else [english]
+    def _distribution_notice(self, translation, area) -> list[str]:
+        """Its lines, the English last (a card has room for the last line only)."""
+        headings = self.source.content.headings
+        lines = []
+        if translation.language.draft:
+            translated = translation.source.content.headings.draft_translation
+            lines += dict.fromkeys([translated, headings.draft_translation])  # once when untranslated
+        if area is not None and area.fictional:
+            lines.append(headings.fictional_area)
+        return lines
 
     @staticmethod
     def cited_references(content, venue) -> list:

@@ -7,8 +7,8 @@ import pytest
 import segno
 import zxingcpp
 
-from conftest import (SOURCE_DIR, darkest, files_under, normalise, pdf_text, printed, read_manifest, render_page, run_cli,
-                      shipped_source)
+from conftest import (SOURCE_DIR, darkest, files_under, normalise, page_texts, pdf_text, printed, read_manifest,
+                      render_page, run_cli, shipped_source)
 from materials.jobs import PRODUCT_FORMATS
 
 AREA = "example-borough"
@@ -35,6 +35,22 @@ def test_the_area_numbers_are_on_every_product(area_build, fmt):
     assert printed(area.children_services.number, text)
     assert printed(area.out_of_hours.number, text)
     assert not printed(write_in, text)
+
+
+@pytest.mark.parametrize("fmt", PRODUCT_FORMATS, ids=lambda fmt: fmt.key)
+def test_every_page_built_for_a_fictional_area_says_not_for_distribution(area_build, full_build, fmt):
+    """The example area's numbers reach no one: its files must never pass for real ones."""
+    notice = shipped_source().content.headings.fictional_area
+    assert shipped_source().area(AREA).fictional
+    pages = page_texts(area_build / AREA / "hotels" / fmt.filename)
+    assert [number for number, text in enumerate(pages, 1) if not printed(notice, text)] == []
+    assert not printed(notice, pdf_text(full_build.pdf("hotels", fmt.key)))  # national files: no notice
+
+
+def test_the_catalogue_names_an_area_by_its_council(area_build):
+    council = shipped_source().area(AREA).council
+    assert {entry["area_name"] for entry in read_manifest(area_build)} == {council}
+    assert council in (area_build / "index.html").read_text(encoding="utf-8")
 
 
 def test_the_shipped_translations_fit_an_area_edition():

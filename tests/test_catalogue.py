@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from conftest import SOURCE_DIR, read_manifest, run_cli
+from conftest import SOURCE_DIR, read_manifest, run_cli, shipped_source
 from devtools import Browser
 from materials.catalogue import (CATALOGUE, THUMBNAILS, group_entries, shared_headings, thumbnail_path,
                                 write_catalogue)
@@ -135,7 +135,7 @@ def test_files_are_grouped_by_area_then_venue(small_build):
     assert headings[0] == (1, "Materials catalogue")
     groups = [heading for heading in headings if heading[0] in (2, 3) and heading[1] != "Contents"]
     assert groups[:4] == [(2, "National contacts only (local number written in by hand)"), (3, "Hotels"),
-                          (3, "Parks"), (2, f"Area: {AREA}")]
+                          (3, "Parks"), (2, f"Area: {shipped_source().area(AREA).council}")]
     assert groups[4:] == [(3, "Hotels")]
     # the files of each venue are headed one level below it, in the order products are listed
     assert [text for level, text in headings if level == 4][:9] == [fmt.title for fmt in PRODUCT_FORMATS]
