@@ -175,6 +175,13 @@ def test_handout_text(full_build, source, venue_id, format_key):
 
 
 @pytest.mark.parametrize("venue_id, format_key", HANDOUTS)
+def test_the_projects_own_wording_never_reaches_the_print(full_build, venue_id, format_key):
+    """Staff read these files: "the client" and "the brief" are words of the people who make them."""
+    text = normalise(pdf_text(full_build.pdf(venue_id, format_key)))
+    assert re.findall(r"[^.]{0,40}\b(?:client|brief)\b[^.]{0,40}", text, re.IGNORECASE) == []
+
+
+@pytest.mark.parametrize("venue_id, format_key", HANDOUTS)
 def test_handout_never_presents_section_59a_as_current(full_build, venue_id, format_key):
     assert unrepealed_59a(pdf_text(full_build.pdf(venue_id, format_key))) == []
 
