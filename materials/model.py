@@ -174,9 +174,21 @@ class Scenario(Strict):
     debrief: list[Text] = Field(min_length=1)
 
 
+# The steps every venue's flowchart shows after its own when no child is in
+# immediate danger (content.yaml actions), before reporting on 101.
+SHARED_FLOWCHART_STEPS = ("write-it-down", "tell-your-manager")
+
+
 class Flowchart(Strict):
     """The venue's own steps, shown before reporting when no child is in immediate danger."""
     steps: list[Id] = Field(min_length=1, max_length=3)
+    # Shared steps that the venue's own say already (its own record of details,
+    # its own safeguarding lead): a trainer walking through it reads each once.
+    instead_of: list[Id] = []
+
+    @property
+    def shared_steps(self) -> list[str]:
+        return [step for step in SHARED_FLOWCHART_STEPS if step not in self.instead_of]
 
 
 class SessionStep(Strict):
@@ -724,4 +736,8 @@ def _check_venue_workshop(venue: Venue, loaded: LoadedFile, content: Content, wo
     for index, step in enumerate(venue.flowchart.steps):
         if step not in actions:
             problems.append(_reference_problem(loaded, ("flowchart", "steps", index), step, "the venue action", actions))
+    for index, step in enumerate(venue.flowchart.instead_of):
+        if step not in SHARED_FLOWCHART_STEPS:
+            problems.append(_reference_problem(loaded, ("flowchart", "instead_of", index), step,
+                                               "the shared flowchart step", SHARED_FLOWCHART_STEPS))
     return problems

@@ -7,6 +7,7 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import SOURCE_DIR, files_under, page_texts, pdf_text, printed, run_cli, shipped_source
+from materials.model import SHARED_FLOWCHART_STEPS
 
 NAMES = ["Zoë Smith", "Siobhán O'Neill", "Anna Nowak-Wójcik", "Nguyễn Văn An", "محمد"]
 VENUE_IDS = [venue.id for venue in shipped_source().venues]
@@ -94,6 +95,39 @@ def test_flowcharts_differ_by_venue(full_build, source):
     hotel_text = pdf_text(full_build.pdf("hotels", "handout-participant"))
     assert all(printed(step, taxi_text) for step in taxi_steps)
     assert not any(printed(step, hotel_text) for step in taxi_steps if step not in hotel_steps)
+
+
+@pytest.mark.parametrize("venue_id", VENUE_IDS)
+def test_a_flowchart_says_each_step_once(full_build, source, venue_id):
+    """A shared step that the venue's own steps already say is left out of its flowchart."""
+    venue = source.venue(venue_id)
+    actions = {action.id: action.text for action in source.content.actions}
+    title = source.workshop.labels.flowchart
+    pages = [text for text in page_texts(full_build.pdf(venue_id, "handout-participant")) if printed(title, text)]
+    flowchart = pages[-1]  # the contents page names it too
+    for step in SHARED_FLOWCHART_STEPS:
+        assert printed(actions[step], flowchart) == (step not in venue.flowchart.instead_of), step
+    assert all(printed(venue.action(step).text, flowchart) for step in venue.flowchart.steps)
+    texts = [venue.action(step).text for step in venue.flowchart.steps]
+    texts += [actions[step] for step in venue.flowchart.shared_steps]
+    assert len(set(texts)) == len(texts)
+
+
+def test_the_shipped_flowcharts_leave_out_what_their_venue_says():
+    instead_of = {venue.id: venue.flowchart.instead_of for venue in shipped_source().venues}
+    assert instead_of["gyms"] == ["tell-your-manager"] and instead_of["taxi-ranks"] == ["write-it-down"]
+
+
+def test_a_flowchart_can_only_leave_out_a_shared_step(source_copy):
+    path = source_copy / "venues" / "gyms.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    index = next(number for number, line in enumerate(lines) if line.startswith("  instead_of:"))
+    lines[index] = "  instead_of: [call-999]\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    result = run_cli("check", "--source", source_copy)
+    assert result.exit_code == 1
+    assert (f"source/venues/gyms.yaml:{index + 1}:16: flowchart.instead_of[0]: refers to the shared flowchart step "
+            '"call-999", which does not exist. Use one of: tell-your-manager, write-it-down') in result.stderr
 
 
 # --- the quiz is checked against the content ----------------------------------------------
