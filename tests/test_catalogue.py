@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from conftest import SOURCE_DIR, read_manifest, run_cli, shipped_source
+from conftest import SOURCE_DIR, page_texts, read_manifest, run_cli, shipped_source
 from devtools import Browser
 from materials.catalogue import (CATALOGUE, THUMBNAILS, group_entries, shared_headings, thumbnail_path,
                                 write_catalogue)
@@ -107,7 +107,10 @@ def test_each_file_shows_its_product_size_pages_and_preflight(small_build):
         assert f'{filename}">{title}</a>' in html, title
     assert "<dt>Size</dt><dd>420 × 594 mm, 3 mm bleed</dd>" in html  # the A2 press poster
     assert "<dt>Size</dt><dd>85.6 × 53.98 mm</dd>" in html            # the wallet card
-    assert "<dt>Pages</dt><dd>13</dd>" in html                         # the participant handout
+    handouts = list(small_build.rglob("handout-participant.pdf"))
+    assert handouts
+    for handout in handouts:                                          # as many pages as the PDF has
+        assert f"<dt>Pages</dt><dd>{len(page_texts(handout))}</dd>" in html
     assert "<dt>Print on</dt><dd>Print shop</dd>" in html and "<dt>Print on</dt><dd>Office printer</dd>" in html
     assert re.search(r"<dt>File</dt><dd>PDF/X-4, \d+ kB</dd>", html)
     assert "<dt>Smallest text</dt><dd>6.5 pt (min. 6.5)</dd>" in html
