@@ -13,7 +13,8 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import PydanticCustomError
 
 from .colour import contrast_ratio, hex_to_rgb
 from .errors import SourceError, SourceProblem
@@ -34,7 +35,28 @@ Text = Annotated[str, _TEXT, TRANSLATABLE]
 # Printed as written in every language: web and email addresses, and names a
 # caller must quote exactly (a police operation's name).
 Verbatim = Annotated[str, _TEXT]
-PhoneNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9][0-9 ]{1,15}[0-9]$")]
+# A UK number as dialled: one beginning 0 has 10 or 11 digits (a few freephone
+# numbers are shorter: Childline's 0800 1111); short numbers are 999, three
+# digits beginning 1 (101, 111) and 116 and three digits (116 123). A digit
+# dropped or doubled in a reporting number must not reach print.
+UK_NUMBER = r"0\d{9,10}|0800\d{4}|999|1\d\d|116\d{3}"
+NATIONAL_NUMBER = r"0\d{9,10}"
+
+
+def _digits_matching(pattern: str, error: str):
+    def check(number: str) -> str:
+        if not re.fullmatch(pattern, number.replace(" ", "")):
+            raise PydanticCustomError(error, "wrong length")
+        return number
+    return AfterValidator(check)
+
+
+_DIGITS_AND_SPACES = StringConstraints(strip_whitespace=True, pattern=r"^[0-9][0-9 ]{1,15}[0-9]$")
+PhoneNumber = Annotated[str, _DIGITS_AND_SPACES, _digits_matching(UK_NUMBER, "uk_phone_number")]
+# A line people call from the card or poster, the organisation's or a council's:
+# never a short number. (A digit dropped from an 11-digit number can still
+# leave 10: only the number's source can catch that.)
+NationalNumber = Annotated[str, _DIGITS_AND_SPACES, _digits_matching(NATIONAL_NUMBER, "uk_national_number")]
 Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")]
 
 
@@ -260,12 +282,12 @@ class Workshop(Strict):
 
 class LocalContact(Strict):
     name: Text
-    number: PhoneNumber | None = None
+    number: NationalNumber | None = None
 
 
 class Organisation(Strict):
     name: Text
-    phone: PhoneNumber
+    phone: NationalNumber
     offer: Text
     police_codeword: Verbatim | None = None
     local_contact: LocalContact
@@ -278,7 +300,7 @@ WebAddress = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^
 
 class AreaContact(Strict):
     name: Text
-    number: PhoneNumber
+    number: NationalNumber
     hours: Text | None = None
 
 
@@ -380,11 +402,17 @@ _MESSAGES = {
     "date_from_datetime_parsing": ("should be a date", "Write it as YYYY-MM-DD"),
     "date_parsing": ("should be a date", "Write it as YYYY-MM-DD"),
     "date_type": ("should be a date", "Write it as YYYY-MM-DD"),
+    "uk_phone_number": ("is not a UK phone number of the right length",
+                        'A number beginning 0 has 10 or 11 digits, e.g. "01632 960123"; short numbers are 999, 101, 111'
+                        ' and 116 123: check for a digit missing or typed twice'),
+    "uk_national_number": ("is not a full phone number",
+                           'Write all 10 or 11 digits, area code first, e.g. "01632 960123": check for a digit missing '
+                           "or typed twice"),
 }
 
 _PATTERN_HINTS = {
     ID_PATTERN: ("is not a valid id", "Use lowercase letters, digits and single hyphens, e.g. unexplained-money-or-gifts"),
-    PhoneNumber.__metadata__[0].pattern: ("is not a phone number", 'Write digits and spaces only, in quotes, e.g. "0808 800 5000"'),
+    _DIGITS_AND_SPACES.pattern: ("is not a phone number", 'Write digits and spaces only, in quotes, e.g. "0808 800 5000"'),
     Colour.__metadata__[0].pattern: ("is not a colour", 'Write it as "#" and six hex digits, in quotes, e.g. "#1B3A5C"'),
     WebAddress.__metadata__[0].pattern: ("is not a web address", "Write it in full, starting https://"),
 }

@@ -89,6 +89,41 @@ def test_a_bad_area_number_names_its_line(source_copy):
             in result.stderr)
 
 
+@pytest.mark.parametrize("number, says", [
+    ("01632 9601", "is not a full phone number"),            # digits dropped
+    ("999", "is not a full phone number"),                   # a short number is no local line
+    ("01632 9601000", "is not a full phone number"),         # a digit too many
+])
+def test_an_area_number_must_have_all_its_digits(source_copy, number, says):
+    path = source_copy / "areas" / f"{AREA}.yaml"
+    lines = path.read_text().splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if "number:" in line)
+    lines[index] = f'  number: "{number}"\n'
+    path.write_text("".join(lines))
+    result = run_cli("check", "--no-render", "--source", "source")
+    assert result.exit_code == 1
+    assert f"source/areas/{AREA}.yaml:{index + 1}:11: children_services.number: {says}. " in result.stderr
+    assert "10 or 11 digits" in result.stderr
+
+
+@pytest.mark.parametrize("number, valid", [
+    ("0808 800 5000", True), ("0800 1111", True), ("08000 121 700", True), ("01632 960100", True),
+    ("999", True), ("101", True), ("116 123", True),
+    ("0163 296", False), ("99", False), ("9999", False), ("0808 800 50000", False), ("1234567", False),
+])
+def test_a_contact_number_is_a_uk_number_of_its_length(number, valid):
+    from pydantic import TypeAdapter, ValidationError
+
+    from materials.model import PhoneNumber
+
+    try:
+        TypeAdapter(PhoneNumber).validate_python(number)
+    except ValidationError:
+        assert not valid
+    else:
+        assert valid
+
+
 # --- QR codes of the area's web address ----------------------------------------------
 
 QR_DPI = 150
