@@ -295,7 +295,7 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
     the file they belong to; the exit status is 1 if any file would fail.
 
     With --lang, the wording a translation leaves in English is listed (to
-    stdout) by its key, e.g. venues.hotels.signs.no-luggage.text.
+    stdout) by its key, e.g. venues.hotels.signs.no-luggage-or-id.text.
     """
     from materials.model import load_source
 
@@ -376,8 +376,8 @@ def roster_options(command):
         click.option("--date", "date", required=True, metavar="YYYY-MM-DD", callback=session_date,
                      help="The date of the session."),
         click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-                     help="Folder for the PDF. Default: output/roster-<roster file name>/ (or output/sign-in/ "
-                          "without a roster). It holds attendees' names: keep it private."),
+                     help="Folder for the PDF. Default: output/roster-<roster file name>/, or output/sign-in/ for "
+                          "a sign-in sheet made without a roster. It holds attendees' names: keep it private."),
     ]):
         command = option(command)
     return command

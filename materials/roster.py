@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +29,12 @@ class Attendee:
 
 def parse_date(text: str) -> dt.date:
     """YYYY-MM-DD, and nothing else: 03/04/2026 means different days to different people."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(f'"{text}" is not a date written as YYYY-MM-DD')
     try:
-        if len(text) != 10:
-            raise ValueError
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f'"{text}" is not a date written as YYYY-MM-DD') from None
+        raise ValueError(f'"{text}" is not a day of the calendar (check the month and the day)') from None
 
 
 def read_roster(path: Path) -> list[Attendee]:

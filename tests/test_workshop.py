@@ -330,11 +330,16 @@ def test_a_roster_that_is_not_utf8_names_its_row(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists()
 
 
-def test_a_bad_session_date_is_a_usage_error(tmp_path):
+@pytest.mark.parametrize("date, says", [
+    ("25/11/2026", '"25/11/2026" is not a date written as YYYY-MM-DD'),
+    ("2026-13-01", '"2026-13-01" is not a day of the calendar'),
+    ("2026-02-30", '"2026-02-30" is not a day of the calendar'),
+])
+def test_a_bad_session_date_is_a_usage_error(tmp_path, date, says):
     roster = write_roster(tmp_path / "session.csv", ["Al Jones,"])
-    result = certificates(roster, tmp_path / "out", date="2026-13-01")
+    result = certificates(roster, tmp_path / "out", date=date)
     assert result.exit_code == 2
-    assert "is not a date written as YYYY-MM-DD" in result.stderr
+    assert says in result.stderr
 
 
 def test_one_long_name_shrinks_only_its_own_certificate(tmp_path):
