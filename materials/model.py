@@ -403,8 +403,8 @@ _MESSAGES = {
     "date_parsing": ("should be a date", "Write it as YYYY-MM-DD"),
     "date_type": ("should be a date", "Write it as YYYY-MM-DD"),
     "uk_phone_number": ("is not a UK phone number of the right length",
-                        'A number beginning 0 has 10 or 11 digits, e.g. "01632 960123"; short numbers are 999, 101, 111'
-                        ' and 116 123: check for a digit missing or typed twice'),
+                        'A number beginning 0 has 10 or 11 digits, e.g. "01632 960123"; short ones are numbers such as'
+                        ' 999, 101 and 116 123: check for a digit missing or typed twice'),
     "uk_national_number": ("is not a full phone number",
                            'Write all 10 or 11 digits, area code first, e.g. "01632 960123": check for a digit missing '
                            "or typed twice"),

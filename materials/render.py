@@ -182,7 +182,7 @@ class Renderer:
             # On every page of a file that must not be handed out, in English for
             # whoever handles the files: a draft translation (in the language too,
             # when the translation gives it) and a fictional example area.
-            "distribution_notice": self._distribution_notice(translation, area) or None,
+            "distribution_notice": self._distribution_notice(translation, area),
             "local": local,
             "content": content,
             "headings": content.headings,
