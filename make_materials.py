@@ -19,10 +19,10 @@ from pathlib import Path
 
 import click
 
-from materials.errors import RenderError, SourceError
-from materials.jobs import PRODUCT_FORMATS, PRODUCT_KINDS, VARIANTS, Job, Session
-from materials.pipeline import BuildResult, JobResult, RenderPool, build as run_build, make_roster_file
-from materials.write import OutputBusy
+from materials.errors import MaterialsError, SourceError, display_path
+from materials.jobs import PRODUCT_FORMATS, PRODUCT_KINDS, VARIANTS, Job, Selection, Session
+from materials.pipeline import BuildResult, build as run_build, make_roster_file
+from materials.workers import JobResult, RenderPool
 from materials.roster import parse_date, read_roster
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -96,7 +96,7 @@ def user_errors(out_dir: Path | None = None):
         yield
     except SourceError as error:
         fail_on_source_error(error)
-    except (RenderError, OutputBusy) as error:
+    except MaterialsError as error:
         raise click.ClickException(str(error)) from None
     except OSError as error:
         doing = "cannot write to" if out_dir else "cannot read"
@@ -151,10 +151,15 @@ def require_known_area(source_dir: Path, area_id: str | None) -> None:
                                  param_hint="--area")
 
 
-def build_and_report(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...],
-                     kinds: tuple[str, ...], variants: tuple[str, ...], langs: tuple[str, ...], area_id: str | None,
-                     workers: int, force: bool = False, list_unchanged: bool = True,
-                     pool: RenderPool | None = None) -> BuildResult:
+def selection_of(venue_ids: tuple[str, ...], kinds: tuple[str, ...], variants: tuple[str, ...],
+                 langs: tuple[str, ...], area_id: str | None) -> Selection:
+    """The files the selection options ask for."""
+    return Selection(venues=venue_ids, products=kinds, variants=variants, languages=langs,
+                     areas=(area_id,) if area_id else ())
+
+
+def build_and_report(selection: Selection, *, source_dir: Path, layouts_dir: Path, out_dir: Path, workers: int,
+                     force: bool = False, list_unchanged: bool = True, pool: RenderPool | None = None) -> BuildResult:
     """Build into `out_dir`, a line per file as it is done (files kept as they
     were only when `list_unchanged`), then a summary and the files that failed."""
 
@@ -172,15 +177,13 @@ def build_and_report(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_i
         report_problems(result)
 
     with user_errors(out_dir):
-        outcome = run_build(source_dir, layouts_dir, out_dir, venue_ids, kinds, variants, progress, area_id,
-                            workers, force, langs, pool)
+        outcome = run_build(selection, source_dir=source_dir, layouts_dir=layouts_dir, out_dir=out_dir,
+                            progress=progress, workers=workers, force=force, pool=pool)
     built = len(outcome.results) - len(outcome.failed) - len(outcome.skipped)
     unchanged = f", {len(outcome.skipped)} unchanged" if outcome.skipped else ""
     say(f"Built {built} file{'s' if built != 1 else ''} ({outcome.pages} pages){unchanged} in "
         f"{outcome.seconds:.1f} s into {out_dir}/")
     if outcome.inputs_changed:
-        from materials.model import display_path  # loaded with the source already
-
         say(f"Note: {display_path(source_dir)}/ or {display_path(layouts_dir)}/ changed while this build ran: "
             "the files it made will be made again by the next build.")
     if outcome.failed:
@@ -207,8 +210,8 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     command exits with status 1.
     """
     require_known_selection(source_dir, venue_ids, langs, area_id)
-    outcome = build_and_report(source_dir, layouts_dir, out_dir, venue_ids, kinds, variants, langs, area_id,
-                               workers, force)
+    outcome = build_and_report(selection_of(venue_ids, kinds, variants, langs, area_id), source_dir=source_dir,
+                               layouts_dir=layouts_dir, out_dir=out_dir, workers=workers, force=force)
     if outcome.failed:
         raise click.ClickException(f"{len(outcome.failed)} file(s) failed; earlier copies of them were kept")
 
@@ -228,7 +231,6 @@ def watch(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     """
     import watchfiles  # here: a build does not need it
 
-    from materials.model import display_path
     from materials.watch import SourceChanges, changed_files
 
     require_known_selection(source_dir, venue_ids, langs, area_id)
@@ -237,8 +239,9 @@ def watch(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
 
     def rebuild() -> None:
         try:
-            build_and_report(source_dir, layouts_dir, out_dir, venue_ids, kinds, variants, langs, area_id, workers,
-                             list_unchanged=False, pool=pool)
+            build_and_report(selection_of(venue_ids, kinds, variants, langs, area_id), source_dir=source_dir,
+                             layouts_dir=layouts_dir, out_dir=out_dir, workers=workers, list_unchanged=False,
+                             pool=pool)
         except click.ClickException as error:  # a mistake in the source: fixed by the next change
             error.show()
 
@@ -297,7 +300,7 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
     With --lang, the wording a translation leaves in English is listed (to
     stdout) by its key, e.g. venues.hotels.signs.no-luggage-or-id.text.
     """
-    from materials.model import load_source
+    from materials.source import load_source
 
     require_known_selection(source_dir, venue_ids, langs, area_id)
     with user_errors():
@@ -307,7 +310,8 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
         if not render:
             say(f"The source is valid: {len(source.venues)} venues, {len(source.translations)} translations.")
             return
-        outcome = run_build(source_dir, layouts_dir, None, venue_ids, kinds, variants, area_id=area_id, langs=langs)
+        outcome = run_build(selection_of(venue_ids, kinds, variants, langs, area_id), source_dir=source_dir,
+                            layouts_dir=layouts_dir, out_dir=None)
     for result in outcome.results:
         if result.problems or result.warnings:
             say(result.job.output_path)
@@ -335,7 +339,7 @@ def list_untranslated(source, tag: str) -> None:
 @source_option
 def list_(source_dir: Path) -> None:
     """List the venues, areas, languages and the products made for each (to stdout)."""
-    from materials.model import load_source
+    from materials.source import load_source
     from materials.translate import edition, language_tags
 
     with user_errors():

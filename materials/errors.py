@@ -7,7 +7,23 @@ They are collected, not raised one by one, so a user sees every mistake at once.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
+
+
+class MaterialsError(Exception):
+    """A problem the user can act on: the command line prints its message and
+    exits with status 1, with no traceback."""
+
+
+def display_path(path: Path) -> str:
+    """The path as the user would type it: relative to the current folder if inside it."""
+    # abspath, not resolve: a symlink is named by its own path, not its target's.
+    try:
+        return str(Path(os.path.abspath(path)).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 @dataclass(frozen=True)
@@ -31,7 +47,7 @@ class SourceProblem:
         return text
 
 
-class SourceError(Exception):
+class SourceError(MaterialsError):
     """The source has one or more problems; nothing may be rendered from it."""
 
     def __init__(self, problems: list[SourceProblem]):
@@ -39,5 +55,5 @@ class SourceError(Exception):
         super().__init__("\n".join(str(problem) for problem in problems))
 
 
-class RenderError(Exception):
+class RenderError(MaterialsError):
     """One output file could not be made (a layout, font or preflight problem)."""

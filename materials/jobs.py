@@ -8,7 +8,8 @@ picklable description of one output file: which venue, which format.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from .roster import Attendee
@@ -143,14 +144,37 @@ class Job:
         return self.output_path
 
 
-def plan_jobs(source: Source, venue_ids: tuple[str, ...] = (), kinds: tuple[str, ...] = (),
-              variants: tuple[str, ...] = (), area_id: str | None = None,
-              langs: tuple[str | None, ...] = (None,)) -> list[Job]:
-    """Every job for the chosen venues, product kinds and variants (all when none
-    are chosen), in each chosen language (None: English), with an area's
-    contacts when one is given."""
-    venues = [venue for venue in source.venues if not venue_ids or venue.id in venue_ids]
-    formats = [fmt for fmt in PRODUCT_FORMATS
-               if (not kinds or fmt.kind in kinds) and (not variants or fmt.variant in variants)]
+@dataclass(frozen=True)
+class Selection:
+    """Which files a build makes: the venues, product kinds, variants,
+    languages and council areas asked for; an empty field means all of them
+    (languages: English and every reviewed translation; areas: none, the
+    national edition)."""
+
+    venues: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()  # tags as asked for: "en", "cy", "en-XA"
+    areas: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The same text for the same selection, for the record of complete builds."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def job_languages(source: Source, languages: tuple[str, ...]) -> tuple[str | None, ...]:
+    """Jobs' languages (None: English) for the tags asked for, or the default set."""
+    if not languages:
+        return (None, *(tag for tag, translation in source.translations.items() if not translation.language.draft))
+    return tuple(None if tag == "en" else tag for tag in dict.fromkeys(languages))
+
+
+def plan_jobs(source: Source, selection: Selection = Selection()) -> list[Job]:
+    """Every job the selection asks for, venue by venue."""
+    venues = [venue for venue in source.venues if not selection.venues or venue.id in selection.venues]
+    formats = [fmt for fmt in PRODUCT_FORMATS if (not selection.products or fmt.kind in selection.products)
+               and (not selection.variants or fmt.variant in selection.variants)]
+    languages = job_languages(source, selection.languages)
     return [Job(venue.id, fmt.key, area_id=area_id, lang=lang)
-            for venue in venues for lang in langs for fmt in formats]
+            for area_id in (selection.areas or (None,)) for venue in venues for lang in languages for fmt in formats]

@@ -42,6 +42,12 @@ class LoadedFile:
                 return None
             path = path[:-1]
 
+    def problem(self, path: FieldPath, message: str, hint: str = "", field: str | None = None) -> SourceProblem:
+        """A problem with the value at `path`, placed at its line and column (or
+        its nearest parent's) and named by its field (or by `field`)."""
+        return SourceProblem(self.display_path, *(self.locate(path) or (None, None)),
+                             format_field(path) if field is None else field, message, hint)
+
 
 class _Problem(Exception):
     def __init__(self, node: yaml.Node | None, field_path: FieldPath, message: str, hint: str = ""):

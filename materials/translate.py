@@ -26,7 +26,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .errors import SourceProblem
 from .load import FieldPath, LoadedFile
-from .model import TRANSLATABLE, Source, Strict, Text, describe_error, problems_from_validation
+from .model import TRANSLATABLE, Source, Strict, Text
+from .validate import describe_error, problems_from_validation
 
 # A language tag as BCP 47 writes it: cy, ur, pt-BR, sr-Latn.
 LANGUAGE_TAG = r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-[A-Z]{2})?$"
@@ -180,8 +181,7 @@ def translated_source(source: Source, wording: dict[TextKey, Wording], replaceme
                 # Only the translation's own text changed: point at its line.
                 key = where.get(section + tuple(detail["loc"]), section)
                 message, hint = describe_error(detail)
-                problems.append(SourceProblem(loaded.display_path, *(loaded.locate(key) or (None, None)),
-                                              format_key(key), message, hint))
+                problems.append(loaded.problem(key, message, hint, field=format_key(key)))
     if problems:
         return source, problems
     return Source(translated[("content",)], translated[("organisation",)], translated[("workshop",)],
@@ -303,7 +303,6 @@ def pseudo_translation(tag: str, english: Source, wording: dict[TextKey, Wording
     replacements = {key: transform(found.english) for key, found in wording.items()}
     translated, _ = translated_source(english, wording, replacements)
     return Translation(language, translated)
-
 
 
 def load_translations(source_dir: Path, english: Source, read) -> tuple[dict[str, Translation], list[SourceProblem]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import watchfiles
 
-from .model import display_path
+from .errors import display_path
 
 
 class SourceChanges(watchfiles.DefaultFilter):

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
+import signal
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import MaterialsError
+
+if TYPE_CHECKING:
+    from .jobs import Job
+    from .model import Source
+    from .preflight import PreflightReport
 
 MANIFEST = "manifest.json"
 # The inputs digests of the last complete builds, each with its jobs and their
@@ -21,7 +31,7 @@ BUILD_RECORDS = ".last-builds.json"
 KEPT_RECORDS = 8  # one per selection (all venues, one venue, one language ...) recently built
 
 
-class OutputBusy(Exception):
+class OutputBusy(MaterialsError):
     """Another build is writing to the same output folder."""
 
 
@@ -116,3 +126,56 @@ def write_build_record(out_dir: Path, inputs: str, jobs: list[dict]) -> None:
     records[inputs] = jobs
     kept = dict(list(records.items())[-KEPT_RECORDS:])
     atomic_write(out_dir / BUILD_RECORDS, (json.dumps(kept, indent=1) + "\n").encode("utf-8"))
+
+
+def manifest_entry(job: Job, report: PreflightReport, pdf: bytes, source: Source) -> dict:
+    """A written file's entry in manifest.json: what it is, and what preflight found."""
+    from .translate import edition
+
+    language = edition(source, job.lang).language
+    return {
+        "file": job.output_path,
+        "venue": job.venue_id,
+        "venue_name": source.venue(job.venue_id).name,
+        "area": job.area_id,
+        "area_name": source.area(job.area_id).council if job.area_id else None,
+        "lang": language.tag,
+        # The catalogue names a group by its <field>_name.
+        "lang_name": language.english_name + (" (draft translation)" if job.lang and language.draft else ""),
+        "draft_translation": job.lang is not None and language.draft,
+        "product": job.product.kind,
+        "format": job.product.format,
+        "variant": job.product.variant,
+        "trim_mm": [job.product.width_mm, job.product.height_mm],
+        "bleed_mm": job.product.bleed_mm,
+        "pdf_standard": job.product.pdf_standard or "PDF 1.7",
+        "pages": report.pages,
+        "width_mm": report.width_mm,
+        "height_mm": report.height_mm,
+        "smallest_text_pt": report.smallest_text_pt,
+        "lowest_contrast": report.lowest_contrast,
+        "fit_scales": report.fit_scales,
+        "warnings": report.warnings,
+        "fonts": report.fonts,
+        "content_reviewed": source.content.reviewed.isoformat(),
+        "sha256": hashlib.sha256(pdf).hexdigest(),
+        "bytes": len(pdf),
+    }
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Hold SIGINT and SIGTERM until the block is done, then act on them.
+
+    Python runs signal handlers between bytecodes, so the handlers are
+    swapped for ones that only take note."""
+    noted: list[int] = []
+    interrupts = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, lambda number, frame: noted.append(number)) for number in interrupts}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if noted:
+            signal.raise_signal(noted[0])

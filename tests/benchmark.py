@@ -100,8 +100,9 @@ from pathlib import Path
 import make_materials  # the command line
 from materials.jobs import plan_jobs
 from materials.keys import JobKeys
-from materials.model import load_source
-from materials.pipeline import GENERATOR, require_harfbuzz_subset
+from materials.source import load_source
+from materials.pipeline import GENERATOR
+from materials.workers import require_harfbuzz_subset
 source_dir = Path(sys.argv[1])
 keys = JobKeys(source_dir, Path(sys.argv[2]), GENERATOR)
 keys.inputs("")
@@ -163,7 +164,7 @@ def fit_css(scales: dict[str, float]) -> str | None:
 def make_docs(jobs, fit_scales: dict[str, dict]) -> list[Doc]:
     """Each job's final HTML, as the pipeline lays it out with the fit it found
     (read from a build's manifest), its lists balanced."""
-    from materials.model import load_source
+    from materials.source import load_source
     from materials.render import Renderer
 
     renderer = Renderer(load_source(SOURCE_DIR), LAYOUTS_DIR)
@@ -250,7 +251,7 @@ def bare_build(docs_file: Path, workers: int) -> None:
     processes, the PDFs returned to the parent as ours are (but not written)."""
     import multiprocessing
 
-    from materials.pipeline import library_lookup_by_soname
+    from materials.workers import library_lookup_by_soname
 
     with library_lookup_by_soname():  # WeasyPrint's libraries found as the command line finds them
         import weasyprint  # noqa: F401 - imported once, before the pool forks, as ours is
@@ -454,8 +455,8 @@ def measure_per_document(jobs, docs: list[Doc], repeats: int) -> PerDoc:
     """Each document through the pipeline (make_pdf, as a serial build runs it)
     and through bare WeasyPrint, one after the other, in alternating order, in
     this one warm process."""
-    from materials.model import load_source
-    from materials.pipeline import make_pdf
+    from materials.source import load_source
+    from materials.workers import make_pdf
     from materials.render import Renderer
 
     renderer = Renderer(load_source(SOURCE_DIR), LAYOUTS_DIR)
@@ -533,8 +534,8 @@ def profile_pipeline(jobs) -> None:
     import cProfile
     import pstats
 
-    from materials import pipeline, preflight, render
-    from materials.model import load_source
+    from materials import preflight, render, workers
+    from materials.source import load_source
 
     renderer = render.Renderer(load_source(SOURCE_DIR), LAYOUTS_DIR)
     totals: dict[str, dict[str, float]] = {}
@@ -581,13 +582,13 @@ def profile_pipeline(jobs) -> None:
         setattr(preflight, name, timed(original[name], name))
     try:
         for job in jobs[:9]:
-            pipeline.make_pdf(renderer, job)  # warm
+            workers.make_pdf(renderer, job)  # warm
         totals.clear()
         counts: dict[str, int] = {}
         for job in jobs:
             current["group"] = product_group(job.product)
             counts[current["group"]] = counts.get(current["group"], 0) + 1
-            timed(pipeline.make_pdf, "make_pdf")(renderer, job)
+            timed(workers.make_pdf, "make_pdf")(renderer, job)
     finally:
         render.press_finisher = original["press_finisher"]
         for name in ("measure_regions", "check_layout", "check_glyphs", "check_fonts"):
@@ -609,7 +610,7 @@ def profile_pipeline(jobs) -> None:
     profiler = cProfile.Profile()
     profiler.enable()
     for job in jobs:
-        pipeline.make_pdf(renderer, job)
+        workers.make_pdf(renderer, job)
     profiler.disable()
     say(f"\ncProfile, our own functions by cumulative time over {len(jobs)} documents "
         "(cProfile slows pure-Python code more than WeasyPrint's C libraries):")
@@ -732,12 +733,12 @@ def main() -> None:
         bare_build(args.bare_build, args.jobs)
         return
 
-    from materials.jobs import plan_jobs
-    from materials.model import load_source
+    from materials.jobs import Selection, plan_jobs
+    from materials.source import load_source
 
     repeats = args.repeats or (1 if args.quick else 3)
     venues = QUICK_VENUES if args.quick else ()
-    jobs = plan_jobs(load_source(SOURCE_DIR), venues)
+    jobs = plan_jobs(load_source(SOURCE_DIR), Selection(venues=venues))
     venues_count = len({job.venue_id for job in jobs})
     load_before = os.getloadavg()
     started = time.perf_counter()

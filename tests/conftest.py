@@ -30,7 +30,8 @@ from pypdf import PdfReader
 from make_materials import cli
 from materials.catalogue import CATALOGUE, THUMBNAILS
 from materials.jobs import PRODUCT_FORMATS
-from materials.model import Source, load_source
+from materials.model import Source
+from materials.source import load_source
 from materials.write import BUILD_RECORDS
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import LAYOUTS_DIR, SOURCE_DIR, pdf_text, printed, run_cli
+from conftest import SOURCE_DIR, pdf_text, printed, run_cli
 
 HOTELS = "source/venues/hotels.yaml"
 CARD_ONLY = ("--venue", "hotels", "--product", "wallet-card")

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from conftest import LAYOUTS_DIR, SOURCE_DIR, files_under, page_texts, pdf_text, printed, read_manifest, run_cli
 from materials.jobs import PRODUCT_FORMATS
-from materials.model import load_source
+from materials.source import load_source
 
 CARDS = ("--product", "wallet-card")
 CARD_FORMATS = [fmt for fmt in PRODUCT_FORMATS if fmt.kind == "wallet-card"]
@@ -341,17 +341,17 @@ def kill_the_worker_making(monkeypatch, tmp_path, output_path: str) -> None:
     import os
     import signal
 
-    from materials import pipeline
+    from materials import workers
 
     parent, marker = os.getpid(), tmp_path / "killed-once"
-    make_pdf = pipeline.make_pdf
+    make_pdf = workers.make_pdf
 
     def make_pdf_or_die(renderer, job, thumbnail=False):
         if os.getpid() != parent and job.output_path == output_path and not marker.exists():
             marker.touch()
             os.kill(os.getpid(), signal.SIGKILL)
         return make_pdf(renderer, job, thumbnail)
-    monkeypatch.setattr(pipeline, "make_pdf", make_pdf_or_die)
+    monkeypatch.setattr(workers, "make_pdf", make_pdf_or_die)
 
 
 def test_a_worker_that_dies_fails_its_file_only_and_the_build_goes_on(tmp_path, monkeypatch, no_hang):
@@ -379,11 +379,11 @@ def test_a_worker_that_dies_fails_its_file_only_and_the_build_goes_on(tmp_path, 
 
 def test_a_kept_pool_replaces_a_worker_that_died(tmp_path, monkeypatch, source, no_hang):
     """As `watch` keeps its pool: the next build after a worker died has two workers again."""
-    from materials.jobs import plan_jobs
-    from materials.pipeline import RenderPool, WorkerInputs
+    from materials.jobs import Selection, plan_jobs
+    from materials.workers import RenderPool, WorkerInputs
 
     kill_the_worker_making(monkeypatch, tmp_path, "parks/wallet-card.pdf")
-    jobs = plan_jobs(source, ("parks", "hotels"), ("wallet-card",))
+    jobs = plan_jobs(source, Selection(venues=("parks", "hotels"), products=("wallet-card",)))
     inputs = WorkerInputs("source", pickle.dumps(source), LAYOUTS_DIR, "layouts")
     with RenderPool(2) as pool:
         pool.start()
@@ -406,12 +406,12 @@ def test_a_kept_pool_after_a_build_stopped_part_way_or_a_worker_killed_while_idl
     import os
     import signal
 
-    from materials.jobs import plan_jobs
-    from materials.pipeline import RenderPool, WorkerInputs
+    from materials.jobs import Selection, plan_jobs
+    from materials.workers import RenderPool, WorkerInputs
 
     inputs = WorkerInputs("source", pickle.dumps(source), LAYOUTS_DIR, "layouts")
-    posters = plan_jobs(source, ("parks",), ("poster",))
-    cards = plan_jobs(source, ("hotels",), ("wallet-card",))
+    posters = plan_jobs(source, Selection(venues=("parks",), products=("poster",)))
+    cards = plan_jobs(source, Selection(venues=("hotels",), products=("wallet-card",)))
     with RenderPool(2) as pool:
         pool.start()
         stopped = pool.render(posters, inputs, thumbnails=False)
@@ -432,14 +432,17 @@ def test_a_worker_started_mid_build_in_a_kept_pool_does_not_keep_the_output_fold
     """The new worker is forked while the build holds the output folder's
     lock; it lives on in watch's pool after the build, and must not hold the
     lock: a build from the command line into the folder would be refused."""
-    from materials.pipeline import RenderPool, build
+    from materials.jobs import Selection
+    from materials.pipeline import build
+    from materials.workers import RenderPool
     from materials.write import output_lock
 
     out = tmp_path / "out"
     kill_the_worker_making(monkeypatch, tmp_path, "hotels/poster-a3.pdf")
     with RenderPool(2) as pool:
         pool.start()
-        result = build(SOURCE_DIR, LAYOUTS_DIR, out, ("hotels",), ("poster",), pool=pool)
+        result = build(Selection(venues=("hotels",), products=("poster",)), source_dir=SOURCE_DIR,
+                       layouts_dir=LAYOUTS_DIR, out_dir=out, pool=pool)
         assert [failed.job.output_path for failed in result.failed] == ["hotels/poster-a3.pdf"]
         with output_lock(out):  # raises OutputBusy if a worker kept it
             pass
@@ -449,20 +452,20 @@ def test_a_fault_outside_a_files_own_checks_fails_that_file_with_a_plain_message
     """Rendering problems are the file's own (see make_pdf); anything else
     raised in a worker (here: making the catalogue's picture) still fails
     only that file, says it is a fault of the program, and prints no traceback."""
-    from materials import pipeline
+    from materials import workers
 
     out = tmp_path / "out"
     posters = ["build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels", "--product", "poster",
                "--variant", "office", "--jobs", "2"]
     assert run_cli(*posters).exit_code == 0
     a4_poster_bytes = (out / "hotels/poster-a4.pdf").stat().st_size  # builds are reproducible: the same again
-    thumbnail_png = pipeline.thumbnail_png
+    thumbnail_png = workers.thumbnail_png
 
     def no_picture_of_the_a4_poster(pdf):
         if len(pdf) == a4_poster_bytes:
             raise RuntimeError("no picture")
         return thumbnail_png(pdf)
-    monkeypatch.setattr(pipeline, "thumbnail_png", no_picture_of_the_a4_poster)
+    monkeypatch.setattr(workers, "thumbnail_png", no_picture_of_the_a4_poster)
     result = run_cli(*posters, "--force")
     assert result.exit_code == 1
     assert ("error: hotels/poster-a4.pdf: this file could not be made: RuntimeError: no picture. Nothing was "

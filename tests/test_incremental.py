@@ -214,6 +214,7 @@ def test_a_corrupt_record_of_builds_only_costs_a_check_of_every_key(source_copy,
 
 
 def test_a_layout_saved_while_a_build_runs_has_its_files_made_again(source_copy, layouts_copy, tmp_path):
+    from materials.jobs import Selection
     from materials.pipeline import build as run_build
 
     out = tmp_path / "out"
@@ -224,8 +225,8 @@ def test_a_layout_saved_while_a_build_runs_has_its_files_made_again(source_copy,
         if number == 1:  # one file made, one to go: the build has read the layouts as they were
             stylesheet.write_text(original + "\nh1 { letter-spacing: 0.4pt; }\n", encoding="utf-8")
 
-    outcome = run_build(source_copy, layouts_copy, out, ("hotels",), ("wallet-card",), ("office",),
-                        progress=save_the_stylesheet)
+    outcome = run_build(Selection(venues=("hotels",), products=("wallet-card",), variants=("office",)),
+                        source_dir=source_copy, layouts_dir=layouts_copy, out_dir=out, progress=save_the_stylesheet)
     assert outcome.inputs_changed and not outcome.failed
     assert [entry["key"] for entry in read_manifest(out)] == ["", ""]  # neither is taken as built
     stylesheet.write_text(original, encoding="utf-8")  # back as the build found it: still made again
@@ -238,6 +239,7 @@ def test_a_layout_saved_while_a_build_runs_has_its_files_made_again(source_copy,
 
 def test_a_build_renders_the_source_as_it_hashed_it(source_copy, tmp_path, monkeypatch):
     from materials import keys
+    from materials.jobs import Selection
     from materials.pipeline import build as run_build
 
     out = tmp_path / "out"
@@ -253,7 +255,8 @@ def test_a_build_renders_the_source_as_it_hashed_it(source_copy, tmp_path, monke
             saves.append(venue.write_text(edited, encoding="utf-8"))
 
     monkeypatch.setattr(keys.JobKeys, "__init__", read_then_save)
-    outcome = run_build(source_copy, LAYOUTS_DIR, out, ("hotels",), ("handout",), ())
+    outcome = run_build(Selection(venues=("hotels",), products=("handout",)), source_dir=source_copy,
+                        layouts_dir=LAYOUTS_DIR, out_dir=out)
     monkeypatch.setattr(keys.JobKeys, "__init__", read_files)
     assert outcome.inputs_changed and not outcome.failed
     # The handouts print the file the keys were made from, not the one saved after.

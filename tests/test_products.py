@@ -14,7 +14,7 @@ from conftest import (box_mm, darkest, files_under, font_problems, normalise, pa
                       pdf_reader, pdf_text, printed, read_manifest, render_page, run_cli, shipped_source, trim_size_mm,
                       venue_format_params)
 from materials.jobs import PRODUCT_FORMATS
-from materials.model import load_source
+from materials.source import load_source
 
 # The products as specified (ISO 216 A2/A3/A4, ISO/IEC 7810 ID-1), independent of
 # materials/jobs.py: (trimmed width mm, trimmed height mm, fewest pages, most

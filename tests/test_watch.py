@@ -173,19 +173,21 @@ def test_a_kept_pool_reads_an_edited_press_profile_afresh(layouts_copy, tmp_path
     build's do."""
     import hashlib
 
-    from materials.pipeline import RenderPool, build
+    from materials.jobs import Selection
+    from materials.pipeline import build
     from materials.press import PRESS_PROFILE
+    from materials.workers import RenderPool
 
-    selection = dict(venue_ids=("hotels",), kinds=("poster",), variants=("press",))
+    selection = Selection(venues=("hotels",), products=("poster",), variants=("press",))
     kept, fresh = tmp_path / "kept", tmp_path / "fresh"
     with RenderPool(2) as pool:
         pool.start()
-        assert not build(SOURCE_DIR, layouts_copy, kept, pool=pool, **selection).failed
+        assert not build(selection, source_dir=SOURCE_DIR, layouts_dir=layouts_copy, out_dir=kept, pool=pool).failed
         profile = layouts_copy / PRESS_PROFILE
         before = {path.name: path.read_bytes() for path in kept.rglob("*.pdf")}
         profile.write_bytes(profile.read_bytes() + b"\0" * 16)  # still a valid profile, other bytes
-        assert not build(SOURCE_DIR, layouts_copy, kept, pool=pool, **selection).failed
-    assert not build(SOURCE_DIR, layouts_copy, fresh, **selection).failed
+        assert not build(selection, source_dir=SOURCE_DIR, layouts_dir=layouts_copy, out_dir=kept, pool=pool).failed
+    assert not build(selection, source_dir=SOURCE_DIR, layouts_dir=layouts_copy, out_dir=fresh).failed
 
     def digests(folder):
         return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in folder.rglob("*.pdf")}
