@@ -9,6 +9,8 @@
 - `pdf_reader`, `box_mm`, `trim_size_mm` read PDF structure; `render_page`,
   `colour_mask` and `darkest` look at what a page prints (pypdfium2 + numpy).
 - `font_problems` finds fonts that are not embedded or not the layouts' font.
+- `--refresh-expected` (the `refresh_expected` fixture): tests that compare with
+  expected files under tests/testdata/ rewrite them from the actual output.
 """
 
 from __future__ import annotations
@@ -218,6 +220,19 @@ def read_manifest(out_dir: Path) -> list[dict]:
 
 
 # --- fixtures ----------------------------------------------------------------------------
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--refresh-expected", action="store_true", default=False,
+        help="Rewrite the expected files under tests/testdata/ (e.g. the source-error cases' "
+             "expected-stderr.txt) from the actual output instead of comparing; review the diff with git.")
+
+
+@pytest.fixture(scope="session")
+def refresh_expected(request) -> bool:
+    """Whether to rewrite expected files from the actual output (--refresh-expected)."""
+    return request.config.getoption("--refresh-expected")
+
 
 @pytest.fixture(scope="session")
 def source() -> Source:

@@ -1,9 +1,32 @@
 """Mistakes in source/: each is reported as `file:line:col: field: message. hint`,
 with exit status 1, no traceback, and nothing written.
 
-Every test edits a copy of the shipped source (the `source_copy` fixture also
-makes tmp_path the current folder, so messages name `source/...`), and works out
-the expected line number from the edit it made.
+Most mistakes are data, one folder each under tests/testdata/source_errors/<case>/:
+
+- `edit.yaml` says what the mistake is (`mistake:`), which file under source/ it
+  is made in (`file:`) and how, with one of:
+  `replace: {old: ..., new: ...}` (the old text must be found exactly once),
+  `replace_line: {starts: ..., new: ...}` or `delete_line: ...` (the one line
+  that starts with this text, indentation included), `append: ...`,
+  `content: ...` (the file's whole new text) or `copy_of: <file under source/>`;
+  `encoding: latin-1` writes the edited file in that encoding instead of UTF-8.
+- `expected-stderr.txt` is the whole stderr of `make-materials check --no-render`
+  on a fresh copy of the shipped source with that edit made (run from the
+  copy's parent folder, so messages name `source/...`); the exit status must be
+  1 and stdout empty.
+
+An edit whose old text is no longer in the shipped source fails its case, so a
+stale case is caught instead of silently passing. When the shipped source
+changes and only line numbers move, rewrite the expected files from the actual
+output and review the diff with git:
+
+    .venv/bin/python -m pytest tests/test_source_errors.py --refresh-expected
+    git diff tests/testdata/source_errors/
+
+The Python tests below are what data cannot say: `build` and `check` with
+mistakes in several files at once (whole stderr), a usage error (exit 2), a
+runaway alias expansion in its own process, a byte order mark that is accepted
+and a venue file linking outside the source folder.
 """
 
 from __future__ import annotations
@@ -13,220 +36,159 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import PROJECT_DIR, run_cli
 
-HOTELS = "source/venues/hotels.yaml"
+CASES_DIR = Path(__file__).resolve().parent / "testdata" / "source_errors"
+EXPECTED = "expected-stderr.txt"
+ACTIONS = ("replace", "replace_line", "delete_line", "append", "content", "copy_of")
 
 
-# --- helpers ----------------------------------------------------------------------------
+# --- making one mistake in a copy of the source -------------------------------------------
 
-def read_lines(path) -> list[str]:
-    text = path.read_text(encoding="utf-8")
-    assert text.endswith("\n")
-    return text.splitlines(keepends=True)
+def make_mistake(source_dir: Path, edit: dict, where: str = "the edit") -> int:
+    """Make the mistake `edit` describes (see the module docstring) in `source_dir`.
+    Returns the 1-based line where the edit starts (1 for a whole file)."""
+    unknown = sorted(set(edit) - {"mistake", "file", "encoding", *ACTIONS})
+    actions = [key for key in ACTIONS if key in edit]
+    if unknown or len(actions) != 1 or "file" not in edit:
+        pytest.fail(f"{where}: needs `file:` and one of {', '.join(ACTIONS)}; "
+                    f"unknown keys: {unknown or 'none'}, actions: {actions or 'none'}")
+    action, value = actions[0], edit[actions[0]]
+    path = source_dir / edit["file"]
+    line = 1
+    if action == "content":
+        text = value
+    elif action == "copy_of":
+        if path.exists():
+            pytest.fail(f"{where}: source/{edit['file']} exists already in the shipped source")
+        text = (source_dir / value).read_text(encoding="utf-8")
+    else:
+        if not path.is_file():
+            pytest.fail(f"{where}: source/{edit['file']} is not in the shipped source")
+        text = path.read_text(encoding="utf-8")
+        if action == "replace":
+            count = text.count(value["old"])
+            if count != 1:
+                pytest.fail(f"{where}: the old text is found {count} times in source/{edit['file']}, not once: "
+                            f"update the edit to the shipped source\n{value['old']!r}")
+            line = text[:text.index(value["old"])].count("\n") + 1
+            text = text.replace(value["old"], value["new"])
+        elif action in ("replace_line", "delete_line"):
+            starts = value["starts"] if action == "replace_line" else value
+            lines = text.splitlines(keepends=True)
+            found = [index for index, each in enumerate(lines) if each.startswith(starts)]
+            if len(found) != 1:
+                pytest.fail(f"{where}: {len(found)} lines of source/{edit['file']} start with the text, not one: "
+                            f"update the edit to the shipped source\n{starts!r}")
+            line = found[0] + 1
+            lines[found[0]:found[0] + 1] = [value["new"] + "\n"] if action == "replace_line" else []
+            text = "".join(lines)
+        else:  # append
+            line = text.count("\n") + 1
+            text += value
+    path.write_bytes(text.encode(edit.get("encoding", "utf-8")))
+    return line
 
 
-def write_lines(path, lines: list[str]) -> None:
-    path.write_text("".join(lines), encoding="utf-8")
+def cases() -> list:
+    return [pytest.param(folder, id=folder.name) for folder in sorted(CASES_DIR.iterdir()) if folder.is_dir()]
 
 
-def line_index(lines: list[str], startswith: str, after: int = -1) -> int:
-    """The 0-based index of the first line starting with `startswith` (after index `after`)."""
-    return next(i for i, line in enumerate(lines) if i > after and line.startswith(startswith))
+@pytest.mark.parametrize("case", cases())
+def test_source_error_case(case, source_copy, refresh_expected):
+    edit = yaml.safe_load((case / "edit.yaml").read_text(encoding="utf-8"))
+    assert edit.get("mistake"), f"{case.name}/edit.yaml: say what the mistake is in `mistake:`"
+    make_mistake(source_copy, edit, f"{case.name}/edit.yaml")
+    result = run_cli("check", "--source", "source", "--no-render")
+    assert result.exit_code == 1, f"{edit['mistake']}: not refused\n{result.stderr}"
+    assert result.stdout == ""
+    expected = case / EXPECTED
+    if refresh_expected:
+        expected.write_text(result.stderr, encoding="utf-8")
+        return
+    assert expected.is_file(), f"{case.name} has no {EXPECTED}: run with --refresh-expected and review it"
+    assert result.stderr == expected.read_text(encoding="utf-8"), (
+        f"{case.name} ({edit['mistake']}): stderr differs from {EXPECTED}; if the shipped source changed and "
+        f"only line numbers moved, run with --refresh-expected and review the diff")
 
 
-def first_key_line(lines: list[str]) -> int:
-    """The 1-based line where a file's top-level mapping starts (its first key)."""
-    return next(i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")) + 1
+def test_an_edit_that_no_longer_matches_the_source_fails(source_copy):
+    edit = {"mistake": "stale", "file": "venues/hotels.yaml", "replace": {"old": "no such text", "new": ""}}
+    with pytest.raises(pytest.fail.Exception, match="found 0 times in source/venues/hotels.yaml"):
+        make_mistake(source_copy, edit)
+    edit["replace"]["old"] = "  - id: "  # every sign, action and note
+    with pytest.raises(pytest.fail.Exception, match=r"found \d+ times"):
+        make_mistake(source_copy, edit)
 
 
-def build(tmp_path):
-    """A small build from the copied source into tmp_path/out (which must not appear)."""
+# --- the whole stderr of the commands -----------------------------------------------------
+
+def first_key_line(path: Path) -> int:
+    """The 1-based line where a file's top-level mapping starts (where a missing key is reported)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(index for index, line in enumerate(lines, 1) if line.strip() and not line.startswith("#"))
+
+
+def test_build_reports_every_problem_in_every_file_and_writes_nothing(source_copy, tmp_path):
+    gyms = make_mistake(source_copy, {"file": "venues/gyms.yaml",
+                                      "replace_line": {"starts": "name:", "new": "name: 999"}})
+    parks = make_mistake(source_copy, {"file": "venues/parks.yaml", "replace": {"old": "headline:", "new": "headlin:"}})
     result = run_cli("build", "--source", "source", "--out", "out", "--product", "wallet-card")
-    assert result.exit_code == 1, result.stderr
+    assert result.exit_code == 1
     assert result.stdout == ""
     assert not (tmp_path / "out").exists(), "something was written despite a source error"
-    assert re.search(r"the source has \d+ problems?; nothing was written", result.stderr)
-    return result
+    assert result.stderr.splitlines() == [
+        f'error: source/venues/gyms.yaml:{gyms}:7: name: should be text. Put the value in quotes, e.g. "999"',
+        f"error: source/venues/parks.yaml:{first_key_line(source_copy / 'venues' / 'parks.yaml')}:1: headline: "
+        f"is missing. Add it",
+        f'error: source/venues/parks.yaml:{parks}:1: headlin: "headlin" is not a known key. '
+        f"Check its spelling, or remove it",
+        "Error: the source has 3 problems; nothing was written",
+    ]
 
 
-def problem(stderr: str, file: str, line: int | None = None, field: str | None = None) -> str:
-    """The text after `error: file[:line[:col]]: [field: ]` on the one stderr line reporting it."""
-    where = re.escape(file) + (rf":{line}(?::\d+)?" if line is not None else "")
-    pattern = rf"^error: {where}: " + (rf"{re.escape(field)}: " if field else "") + r"(?P<rest>.+)$"
-    matches = [match["rest"] for match in re.finditer(pattern, stderr, re.MULTILINE)]
-    assert len(matches) == 1, f"expected one problem at {file}:{line} {field or ''}, got:\n{stderr}"
-    return matches[0]
+def test_check_reports_mistakes_in_content_and_organisation(source_copy):
+    """`check` (rendering too, the default) stops at the source's problems, in every file."""
+    content = make_mistake(source_copy, {"file": "content.yaml",
+                                         "replace_line": {"starts": "reviewed:", "new": "reviewed: last Tuesday"}})
+    organisation = make_mistake(source_copy, {"file": "organisation.yaml",
+                                              "replace_line": {"starts": "phone:", "new": 'phone: "call us"'}})
+    result = run_cli("check", "--source", "source")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"error: source/content.yaml:{content}:11: reviewed: should be a date. Write it as YYYY-MM-DD",
+        f"error: source/organisation.yaml:{organisation}:8: phone: is not a phone number. "
+        f'Write digits and spaces only, in quotes, e.g. "0808 800 5000"',
+        "Error: the source has 2 problems; nothing was written",
+    ]
 
 
-def message_and_hint(rest: str) -> tuple[str, str]:
-    """`message. hint` -> (message, hint); the hint must be there."""
-    message, separator, hint = rest.partition(". ")
-    assert separator and message and hint.strip(), f"no hint in {rest!r}"
-    return message, hint
+def test_an_unknown_venue_is_a_usage_error(source_copy):
+    result = run_cli("check", "--source", "source", "--no-render", "--venue", "nonsense")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    venues = ", ".join(sorted(path.stem for path in (source_copy / "venues").glob("*.yaml")))
+    assert result.stderr.splitlines() == [
+        "Usage: make-materials check [OPTIONS]",
+        "Try 'make-materials check --help' for help.",
+        "",
+        f"Error: Invalid value for --venue: unknown venue nonsense; choose from: {venues}",
+    ]
 
 
-# --- one test per kind of mistake ---------------------------------------------------------
-
-def test_invalid_yaml_bad_indentation(source_copy, tmp_path):
-    path = source_copy / "venues" / "hotels.yaml"
-    lines = read_lines(path)
-    index = line_index(lines, "headline:")
-    lines[index] = "  " + lines[index]  # continues the previous line's value: invalid
-    write_lines(path, lines)
-    message, hint = message_and_hint(problem(build(tmp_path).stderr, HOTELS, index + 1))
-    assert "is not valid YAML" in message
-    assert "indentation" in hint
-
-
-def test_tab_used_for_indentation(source_copy, tmp_path):
-    path = source_copy / "venues" / "hotels.yaml"
-    lines = read_lines(path)
-    index = line_index(lines, "    text: ")
-    lines[index] = "\t" + lines[index][4:]
-    write_lines(path, lines)
-    message, hint = message_and_hint(problem(build(tmp_path).stderr, HOTELS, index + 1))
-    assert "is not valid YAML" in message
-    assert hint
-
-
-def test_tab_hint_says_to_use_spaces(source_copy, tmp_path):
-    path = source_copy / "venues" / "hotels.yaml"
-    lines = read_lines(path)
-    index = line_index(lines, "    text: ")
-    lines[index] = "\t" + lines[index][4:]
-    write_lines(path, lines)
-    _, hint = message_and_hint(problem(build(tmp_path).stderr, HOTELS, index + 1))
-    assert re.search(r"\btabs?\b", hint, re.IGNORECASE), hint
-
-
-def test_duplicate_key(source_copy, tmp_path):
-    path = source_copy / "venues" / "hotels.yaml"
-    lines = read_lines(path) + ["name: Hotels again\n"]
-    write_lines(path, lines)
-    message, hint = message_and_hint(problem(build(tmp_path).stderr, HOTELS, len(lines), "name"))
-    assert '"name" appears twice' in message
-    assert hint
-
-
-def test_unknown_key(source_copy, tmp_path):
-    path = source_copy / "venues" / "hotels.yaml"
-    lines = read_lines(path)
-    index = line_index(lines, "headline:")
-    lines[index] = lines[index].replace("headline:", "headlin:", 1)
-    write_lines(path, lines)
-    stderr = build(tmp_path).stderr
-    message, hint = message_and_hint(problem(stderr, HOTELS, index + 1, "headlin"))
-    assert '"headlin" is not a known key' in message
-    assert "spelling" in hint
-    # the real key is then missing, and that is reported too (where the file's mapping starts)
-    assert problem(stderr, HOTELS, first_key_line(lines), "headline") == "is missing. Add it"
-
-
-def test_wrong_type_number_instead_of_text(source_copy, tmp_path):
-    path = source_copy / "venues" / "hotels.yaml"
-    lines = read_lines(path)
-    index = line_index(lines, "    text: ")  # the first sign's text
-    lines[index] = "    text: 999\n"
-    write_lines(path, lines)
-    rest = problem(build(tmp_path).stderr, HOTELS, index + 1, "signs[0].text")
-    message, hint = message_and_hint(rest)
-    assert "should be text" in message
-    assert "quotes" in hint
-
-
-def test_poster_sign_that_does_not_exist(source_copy, source, tmp_path):
-    path = source_copy / "venues" / "hotels.yaml"
-    lines = read_lines(path)
-    index = line_index(lines, "poster:") + 1
-    first = source.venue("hotels").poster.signs[0]
-    lines[index] = lines[index].replace(f"[{first}", "[no-such-sign", 1)
-    write_lines(path, lines)
-    message, hint = message_and_hint(problem(build(tmp_path).stderr, HOTELS, index + 1, "poster.signs[0]"))
-    assert '"no-such-sign", which does not exist' in message
-    assert "Use one of" in hint and first in hint
-
-
-def test_card_sign_that_does_not_exist(source_copy, source, tmp_path):
-    path = source_copy / "venues" / "hotels.yaml"
-    lines = read_lines(path)
-    card = line_index(lines, "card:")
-    index = line_index(lines, "  signs: [", after=card)
-    first = source.venue("hotels").card.signs[0]
-    lines[index] = lines[index].replace(f"[{first}", "[no-such-sign", 1)
-    write_lines(path, lines)
-    message, hint = message_and_hint(problem(build(tmp_path).stderr, HOTELS, index + 1, "card.signs[0]"))
-    assert '"no-such-sign", which does not exist' in message
-    assert "Use one of" in hint
-
-
-def test_duplicate_sign_ids_in_a_venue(source_copy, source, tmp_path):
-    venue = source.venue("hotels")
-    # the second sign takes the first sign's id; pick a second sign no card or poster refers to
-    assert venue.signs[1].id not in venue.card.signs
-    path = source_copy / "venues" / "hotels.yaml"
-    lines = read_lines(path)
-    index = line_index(lines, f"  - id: {venue.signs[1].id}")
-    lines[index] = f"  - id: {venue.signs[0].id}\n"
-    write_lines(path, lines)
-    message, hint = message_and_hint(problem(build(tmp_path).stderr, HOTELS, index + 1, "signs[1].id"))
-    assert f'"{venue.signs[0].id}" is used twice' in message
-    assert hint
-
-
-@pytest.mark.parametrize("folder, name", [("venues", "libraries.yml"), ("venues", "libraries.YAML"),
-                                          ("areas", "north-borough.yml"), ("translations", "pl.yml")])
-def test_a_yaml_file_with_another_ending_is_named_not_skipped(source_copy, tmp_path, folder, name):
-    # Copied from a file that loads, so only its name can be at fault.
-    example = {"venues": "venues/hotels.yaml", "areas": "areas/example-borough.yaml",
-               "translations": "translations/cy.yaml"}[folder]
-    shutil.copy(source_copy / example, source_copy / folder / name)
-    stem = name.rsplit(".", 1)[0]
-    message, hint = message_and_hint(problem(build(tmp_path).stderr, f"source/{folder}/{name}"))
-    assert "is not read" in message
-    assert f"Rename it {stem}.yaml" in hint
-
-
-def test_venue_file_name_that_is_not_an_id(source_copy, tmp_path):
-    shutil.copy(source_copy / "venues" / "hotels.yaml", source_copy / "venues" / "Hotels_2.yaml")
-    message, hint = message_and_hint(problem(build(tmp_path).stderr, "source/venues/Hotels_2.yaml"))
-    assert '"Hotels_2" is not a valid venue id' in message
-    assert "lowercase" in hint
-
-
-@pytest.mark.parametrize("content, says", [
-    ("", "is empty"),
-    ("  \n\n", "is empty"),
-    ("# only a comment\n", "holds no values"),
-], ids=["empty", "blank-lines", "only-comments"])
-def test_empty_file(source_copy, tmp_path, content, says):
-    (source_copy / "venues" / "gyms.yaml").write_text(content, encoding="utf-8")
-    message, hint = message_and_hint(problem(build(tmp_path).stderr, "source/venues/gyms.yaml"))
-    assert message == says
-    assert hint
-
-
-def test_not_utf8(source_copy, tmp_path):
-    path = source_copy / "venues" / "hotels.yaml"
-    lines = path.read_bytes().splitlines(keepends=True)
-    index = next(i for i, line in enumerate(lines) if line.startswith(b"staff:"))
-    lines[index] = b"staff: Caf\xe9 staff\n"  # Latin-1, not UTF-8
-    path.write_bytes(b"".join(lines))
-    message, hint = message_and_hint(problem(build(tmp_path).stderr, HOTELS, index + 1))
-    assert "is not UTF-8 text" in message
-    assert "UTF-8" in hint
-
+# --- what data cannot say ------------------------------------------------------------------
 
 def test_alias_bomb_is_refused_quickly(source_copy, tmp_path):
     """Billion laughs: 9 levels of 9 aliases would expand to 9**10 values."""
     levels = ["&l0 [" + ", ".join(["lol"] * 9) + "]"]
     levels += [f"&l{n} [" + ", ".join([f"*l{n - 1}"] * 9) + "]" for n in range(1, 10)]
-    path = source_copy / "venues" / "hotels.yaml"
-    lines = read_lines(path) + ["lol: [" + ", ".join(levels) + "]\n"]
-    write_lines(path, lines)
+    line = make_mistake(source_copy, {"file": "venues/hotels.yaml", "append": "lol: [" + ", ".join(levels) + "]\n"})
     started = time.monotonic()
     # A separate process, so that a regression hangs or eats memory there, not in pytest.
     completed = subprocess.run(
@@ -235,61 +197,14 @@ def test_alias_bomb_is_refused_quickly(source_copy, tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert time.monotonic() - started < 10, "the alias bomb was expanded far too long before being refused"
     assert completed.returncode == 1, completed.stderr
-    assert "Traceback" not in completed.stderr + completed.stdout
+    assert completed.stdout == ""
     assert not (tmp_path / "out").exists()
-    rest = problem(completed.stderr, HOTELS, len(lines), None)
-    assert rest.startswith("lol")
-    message, hint = message_and_hint(rest)
-    assert "expands to more than" in message
-    assert "aliases" in hint
-
-
-def test_missing_required_key(source_copy, tmp_path):
-    path = source_copy / "venues" / "hotels.yaml"
-    lines = read_lines(path)
-    del lines[line_index(lines, "headline:")]
-    write_lines(path, lines)
-    # a missing key is reported where its mapping (the whole file) starts
-    message, hint = message_and_hint(problem(build(tmp_path).stderr, HOTELS, first_key_line(lines), "headline"))
-    assert message == "is missing"
-    assert hint
-
-
-def test_several_errors_in_different_files_are_reported_at_once(source_copy, tmp_path):
-    parks = source_copy / "venues" / "parks.yaml"
-    parks_lines = read_lines(parks)
-    parks_index = line_index(parks_lines, "headline:")
-    parks_lines[parks_index] = parks_lines[parks_index].replace("headline:", "headlin:", 1)
-    write_lines(parks, parks_lines)
-    gyms = source_copy / "venues" / "gyms.yaml"
-    gyms_lines = read_lines(gyms)
-    gyms_index = line_index(gyms_lines, "    text: ")
-    gyms_lines[gyms_index] = "    text: 999\n"
-    write_lines(gyms, gyms_lines)
-
-    stderr = build(tmp_path).stderr
-    assert "is not a known key" in problem(stderr, "source/venues/parks.yaml", parks_index + 1, "headlin")
-    assert "is missing" in problem(stderr, "source/venues/parks.yaml", first_key_line(parks_lines), "headline")
-    assert "should be text" in problem(stderr, "source/venues/gyms.yaml", gyms_index + 1, "signs[0].text")
-    assert "the source has 3 problems" in stderr
-
-
-def test_other_source_files_are_checked_too(source_copy, tmp_path):
-    """organisation.yaml and content.yaml get the same file:line: field reporting."""
-    organisation = source_copy / "organisation.yaml"
-    org_lines = read_lines(organisation)
-    org_index = line_index(org_lines, "phone:")
-    org_lines[org_index] = 'phone: "call us"\n'
-    write_lines(organisation, org_lines)
-    content = source_copy / "content.yaml"
-    content_lines = read_lines(content)
-    content_index = line_index(content_lines, "reviewed:")
-    content_lines[content_index] = "reviewed: last Tuesday\n"
-    write_lines(content, content_lines)
-
-    stderr = build(tmp_path).stderr
-    assert "is not a phone number" in problem(stderr, "source/organisation.yaml", org_index + 1, "phone")
-    assert "should be a date" in problem(stderr, "source/content.yaml", content_index + 1, "reviewed")
+    # where expanding stops (the column, the item, the limit) is the loader's business
+    problem, summary = completed.stderr.splitlines()
+    assert re.fullmatch(rf"error: source/venues/hotels\.yaml:{line}:\d+: lol(\[\d+\])*: the file expands to "
+                        r"more than \d+ values\. Remove YAML anchors and aliases \(& and \*\): write each value "
+                        r"out in full", problem), problem
+    assert summary == "Error: the source has 1 problem; nothing was written"
 
 
 def test_a_byte_order_mark_is_accepted(source_copy):
@@ -299,33 +214,15 @@ def test_a_byte_order_mark_is_accepted(source_copy):
     assert result.exit_code == 0, result.stderr
 
 
-def _link_venue_outside(source_copy, tmp_path):
+def test_a_venue_file_linking_outside_the_source_is_refused_by_its_name(source_copy, tmp_path):
     outside = tmp_path / "elsewhere.yaml"
     shutil.copy(source_copy / "venues" / "hotels.yaml", outside)
     (source_copy / "venues" / "linked.yaml").symlink_to(outside)
-
-
-def test_a_venue_file_linking_outside_the_source_is_refused(source_copy, tmp_path):
-    _link_venue_outside(source_copy, tmp_path)
-    stderr = build(tmp_path).stderr
-    assert "links to a file outside the source folder" in stderr
-    assert "the source has 1 problem;" in stderr
-
-
-def test_a_venue_file_linking_outside_the_source_is_named_by_its_link(source_copy, tmp_path):
-    _link_venue_outside(source_copy, tmp_path)
-    message, hint = message_and_hint(problem(build(tmp_path).stderr, "source/venues/linked.yaml"))
-    assert "outside the source folder" in message
-    assert hint
-
-
-def test_a_mistake_in_one_venue_is_not_blamed_on_another(source_copy, tmp_path):
-    path = source_copy / "venues" / "hotels.yaml"
-    lines = read_lines(path)
-    index = line_index(lines, "    text: ")
-    lines[index] = "    text: 999\n"
-    write_lines(path, lines)
-    stderr = build(tmp_path).stderr
-    problem(stderr, HOTELS, index + 1, "signs[0].text")
-    assert "hostels.yaml" not in stderr
-    assert "the source has 1 problem;" in stderr
+    result = run_cli("build", "--source", "source", "--out", "out", "--product", "wallet-card")
+    assert result.exit_code == 1
+    assert not (tmp_path / "out").exists()
+    assert result.stderr.splitlines() == [
+        "error: source/venues/linked.yaml: links to a file outside the source folder. "
+        "Copy the file into source/venues/ instead of linking to it",
+        "Error: the source has 1 problem; nothing was written",
+    ]
