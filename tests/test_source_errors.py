@@ -164,7 +164,7 @@ def test_check_reports_mistakes_in_content_and_organisation(source_copy):
     assert result.stderr.splitlines() == [
         f"error: source/content.yaml:{content}:11: reviewed: should be a date. Write it as YYYY-MM-DD",
         f"error: source/organisation.yaml:{organisation}:8: phone: is not a phone number. "
-        f'Write digits and spaces only, in quotes, e.g. "0808 800 5000"',
+        f'Write digits and spaces only, in quotes, e.g. "01632 960123"',
         "Error: the source has 2 problems; nothing was written",
     ]
 
