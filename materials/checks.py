@@ -10,6 +10,7 @@ from .colour import contrast_ratio, hex_to_rgb
 from .errors import SourceProblem
 from .load import FieldPath, LoadedFile
 from .model import QUIZ_LENGTH, SHARED_FLOWCHART_STEPS, Content, QuizQuestion, Venue, Workshop
+from .pictograms import pictogram_path, similar_pictograms
 
 
 def _duplicates(items, loaded: LoadedFile, field: str, what: str) -> list[SourceProblem]:
@@ -30,6 +31,46 @@ def _clashes(items, core_ids: set[str], loaded: LoadedFile, field: str, what: st
             for index, item in enumerate(items) if item.id in core_ids]
 
 
+def _pictogram_problems(loaded: LoadedFile, named: list[tuple[FieldPath, str]]) -> list[SourceProblem]:
+    """Each pictogram name (at its path) that the icon set does not have."""
+    problems = []
+    for path, name in named:
+        if pictogram_path(name) is None:
+            similar = similar_pictograms(name)
+            hint = (f"Did you mean {' or '.join(similar)}? " if similar else "") + \
+                "Choose an icon of the Material Design Icons set by its name (see README, \"Pictograms\")"
+            problems.append(loaded.problem(path, f'"{name}" is not a pictogram in the icon set', hint))
+    return problems
+
+
+# Printed wording is set with typographic quotes and apostrophes: a straight
+# one beside curly ones reads as a mistake on a poster.
+STRAIGHT_QUOTES = ('"', "'")
+
+
+def straight_quote_problem(loaded: LoadedFile, path: FieldPath, text: str,
+                           field: str | None = None) -> SourceProblem | None:
+    """A problem when printed wording holds a straight quote or apostrophe."""
+    found = next((mark for mark in STRAIGHT_QUOTES if mark in text), None)
+    if found is None:
+        return None
+    return loaded.problem(path, f"has a straight quote ({found}): printed wording uses typographic quotes",
+                          "Write “ and ” round a quotation, ‘ and ’ round a quotation inside it, and ’ for an "
+                          "apostrophe (children’s)", field)
+
+
+def check_quotes(wording, loaded_by_section: dict[tuple[str, ...], LoadedFile]) -> list[SourceProblem]:
+    """Every straight quote in the English source's printed wording (`wording`:
+    translate.source_wording), at its file and line."""
+    problems = []
+    for found in wording.values():
+        loaded = loaded_by_section.get(found.section)
+        problem = loaded and straight_quote_problem(loaded, found.model_path, found.english)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
 def _reference_problem(loaded: LoadedFile, path: FieldPath, value: str, what: str, known) -> SourceProblem:
     choices = sorted(known)
     choices = ", ".join(choices[:40]) + (", ..." if len(choices) > 40 else "")
@@ -40,7 +81,7 @@ def _reference_problem(loaded: LoadedFile, path: FieldPath, value: str, what: st
 # place in content.yaml, not later as a layout error in every file.
 LAYOUT_ITEMS = {
     "actions": ("tell-your-manager", "call-101", "write-it-down"),
-    "routes": ("emergency", "nspcc-helpline", "crimestoppers", "childline"),
+    "routes": ("emergency", "police-non-emergency", "nspcc-helpline", "crimestoppers", "childline"),
 }
 
 
@@ -56,6 +97,8 @@ def check_content(content: Content, loaded: LoadedFile) -> list[SourceProblem]:
                 path = (field, [item.id for item in getattr(content, field)].index(item_id), "number")
                 problems.append(loaded.problem(path, "is missing: the products print this number",
                                                "Add the number"))
+    problems += _pictogram_problems(loaded, [(("signs", index, "icon"), sign.icon)
+                                             for index, sign in enumerate(content.signs)])
     for field in ("offers", "places", "who_it_affects", "signs", "ways", "trafficking", "laws",
                   "actions", "routes", "references"):
         problems += _duplicates(getattr(content, field), loaded, field, field.rstrip("s").replace("_", " "))
@@ -87,6 +130,8 @@ def check_venue(venue: Venue, loaded: LoadedFile, content: Content, venue_ids: s
     if ratio < MIN_ACCENT_CONTRAST:
         problems.append(loaded.problem(("accent",), f"{venue.accent} gives only {ratio:.1f}:1 contrast with white text, "
                                        f"below {MIN_ACCENT_CONTRAST:g}:1", "Choose a darker colour"))
+    problems += _pictogram_problems(loaded, [(("icon",), venue.icon), *((("signs", index, "icon"), sign.icon)
+                                                                      for index, sign in enumerate(venue.signs))])
     core_signs = {sign.id for sign in content.signs}
     own_signs = {sign.id for sign in venue.signs}
     references = {ref.id for ref in content.references}

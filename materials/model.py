@@ -64,8 +64,14 @@ class Item(Strict):
     text: Text
 
 
+# A pictogram's name in the Material Design Icons set (pictograms.py): the
+# source chooses what it shows, the layouts how it looks.
+Pictogram = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=80)]
+
+
 class Sign(Item):
     short: Text | None = Field(None, description="Shorter wording for the wallet card.")
+    icon: Pictogram
 
     @property
     def card_text(self) -> str:
@@ -337,6 +343,7 @@ class Venue(Strict):
     staff: Text
     headline: Text
     accent: Colour
+    icon: Pictogram
     adapted: Adapted | None = None
     signs: list[Sign] = Field(min_length=1, max_length=12)
     actions: list[Item] = Field(min_length=1)

@@ -159,6 +159,20 @@ def _content_bottom(box, inset: float = 0.0) -> float:
     return bottom
 
 
+SVG_NAMESPACE = "{http://www.w3.org/2000/svg}"
+
+
+def _printed_text(element) -> str:
+    """The text inside an element that prints: not the titles of its SVG
+    pictures (their alt text)."""
+    text = element.text or ""
+    for child in element:
+        if not (isinstance(child.tag, str) and child.tag.startswith(SVG_NAMESPACE)):
+            text += _printed_text(child)
+        text += child.tail or ""
+    return text
+
+
 def measure_regions(document) -> dict[str, RegionFit]:
     """How each named fit region's content measures against its box; a region
     laid out many times (on every card of a sheet) reports its worst copy."""
@@ -172,7 +186,7 @@ def measure_regions(document) -> dict[str, RegionFit]:
             # Laid-out text includes generated content (bullets, separators),
             # so it can only be shorter than the source text if some was lost.
             laid_out = sum(len("".join(run.box.text.split())) for run in runs)
-            written = len("".join("".join(box.element.itertext()).split()))
+            written = len("".join(_printed_text(box.element).split()))
             fit = RegionFit(name, round(needed * PX_TO_MM, 2), round(box.height * PX_TO_MM, 2),
                             round(min(sizes), 2) if sizes else None, max(written - laid_out, 0))
             if name not in worst or fit.needed_mm - fit.has_mm > worst[name].needed_mm - worst[name].has_mm:
@@ -183,10 +197,14 @@ def measure_regions(document) -> dict[str, RegionFit]:
 @dataclass(frozen=True)
 class ColumnSplit:
     """How many items of a list set in columns went in the first column, and
-    how many should, for the columns to balance."""
+    how many should, for the columns to balance; and, split so, which column
+    is the shorter (0 the first, 1 the second) and the space to add between
+    each two of its items (CSS px) for both columns to end level."""
 
     laid_out: int
     balanced: int
+    shorter: int = 0
+    spread: float = 0.0
 
 
 def column_splits(document) -> dict[str, ColumnSplit]:
@@ -207,18 +225,32 @@ def column_splits(document) -> dict[str, ColumnSplit]:
             taller = [max(first, sum(heights) - first) for first in firsts]
             # 0.5 px: rounding, not a real difference.
             balanced = max(count for count, height in enumerate(taller, 1) if height <= min(taller) + 0.5)
-            splits[element.get("data-balance")] = ColumnSplit(len(columns[0]), balanced)
+            first = sum(heights[:balanced])
+            shorter = 0 if first < sum(heights) - first else 1
+            gaps = (balanced if shorter == 0 else len(heights) - balanced) - 1
+            spread = abs(sum(heights) - 2 * first) / gaps if gaps else 0.0
+            splits[element.get("data-balance")] = ColumnSplit(len(columns[0]), balanced, shorter, spread)
     return splits
 
 
-def fit_regions(html_root) -> dict[str, float]:
-    """The fit regions the layout declares: name -> the smallest scale of its
-    base font size it may shrink to (`data-fit-min`, default 0.8)."""
+@dataclass(frozen=True)
+class FitLimits:
+    """How far a fit region's text may be scaled: down to `smallest` of its
+    base size when it does not fit (`data-fit-min`, default 0.8), up to
+    `largest` to take the room it leaves (`data-fit-max`, default 1: never)."""
+
+    smallest: float = 0.8
+    largest: float = 1.0
+
+
+def fit_regions(html_root) -> dict[str, FitLimits]:
+    """The fit regions the layout declares, with their limits."""
     regions = {}
     for element in html_root.iter():
         name = element.get("data-fit") if hasattr(element, "get") else None
         if name:
-            regions[name] = float(element.get("data-fit-min", "0.8"))
+            regions[name] = FitLimits(float(element.get("data-fit-min", "0.8")),
+                                      float(element.get("data-fit-max", "1")))
     return regions
 
 
@@ -280,7 +312,36 @@ def check_layout(document, html_root, product: ProductFormat, quote: bool = True
                             f"({key[1]} on {key[2]}), needs {MIN_CONTRAST:g}:1")
 
     problems.extend(_structure_problems(html_root))
+    if product.kind in RUNT_CHECKED:
+        problems.extend(f"runt: {_describe(element)}{_quoted(text, quote)} ends with \"{word}\" alone on its "
+                        "last line: keep the last two words together (the layouts' no_widow filter)"
+                        for element, text, word in _runts(pages))
     return report
+
+
+# Products read at a distance, where a short word alone on a last line reads
+# as a line of its own: posters. (A handout's paragraphs may end so.)
+RUNT_CHECKED = {"poster"}
+# A last line of one word this short is a runt; a longer word holds the line.
+RUNT_LETTERS = 9
+
+
+def _line_text(line) -> str:
+    return "".join(box.text for box in _descendants(line) if isinstance(box, boxes.TextBox))
+
+
+def _runts(pages):
+    """(element, its text, the word) for each paragraph, heading or list item
+    set in two lines or more whose last line is one short word."""
+    for page in pages:
+        for box in _descendants(page._page_box):
+            lines = [child for child in getattr(box, "children", ()) if isinstance(child, boxes.LineBox)]
+            if len(lines) < 2:
+                continue
+            words = _line_text(lines[-1]).split()
+            if len(words) == 1 and len(words[0]) <= RUNT_LETTERS:
+                text = " ".join(_line_text(line) for line in lines)
+                yield box.element, text, words[0]
 
 
 def _snippet(text: str, length: int = 40) -> str:

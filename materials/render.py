@@ -25,6 +25,7 @@ from .jobs import Job, ProductFormat
 from .model import Source
 from .preflight import PdfFont, column_splits, pdf_fonts
 from .press import PRESS_PROFILE, device_cmyk, forget_profiles, press_finisher
+from .pictograms import pictogram_svg
 from .qr import address_parts, printed_address, qr_svg
 from .text import long_date, no_widow
 from .translate import edition
@@ -87,6 +88,7 @@ class Rendered:
     html_root: object  # the parsed HTML (ElementTree), for structure checks
     html: str          # the markup it was laid out from
     fit_css: str = ""  # the fit declarations it was laid out with
+    fit_scales: dict[str, float] = field(default_factory=dict)  # the scales they declare
     fonts: list[PdfFont] = field(default_factory=list)  # the PDF's fonts, once written
 
 
@@ -102,9 +104,7 @@ class Renderer:
         # the regions that cannot fit.
         self.fits: dict[Job, tuple[dict[str, float], list[str]]] = {}
         self.column_splits: dict[tuple, dict[str, int]] = {}  # the last balanced splits, by Job.family
-        # The last two layouts made, by job and fit: the card laid out for a
-        # sheet (then the sheet's frame) is the card's own file next.
-        self._recent: dict[tuple, Rendered] = {}
+        self._recent: dict[tuple, Rendered] = {}  # the last two layouts made, by job and fit
         self._stylesheets: dict[str, tuple[CSS, dict, list[str]]] = {}
         self.jinja = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.layouts_dir),
@@ -118,6 +118,7 @@ class Renderer:
         self.jinja.filters["printed_address"] = printed_address
         self.jinja.filters["address_parts"] = address_parts
         self.jinja.globals["qr_code"] = qr_svg
+        self.jinja.globals["pictogram_svg"] = pictogram_svg
 
     def take_source(self, source: Source) -> None:
         """Render from an edited source from now on, keeping what the layouts
@@ -192,6 +193,9 @@ class Renderer:
             # Press files are CMYK only: the accent goes through the output intent's profile.
             "accent": (device_cmyk(venue.accent, self.layouts_dir / PRESS_PROFILE)
                        if product.variant == "press" else venue.accent),
+            # What is drawn on the accent (tokens.css and press.css: --on-accent),
+            # for the pictograms, which SVG colours itself.
+            "on_accent": "device-cmyk(0 0 0 0)" if product.variant == "press" else "#FFFFFF",
             # Items by id, so layouts can name the one they print.
             "actions": {item.id: item for item in content.actions},
             "routes": {route.id: route for route in content.routes},
@@ -276,17 +280,41 @@ class Renderer:
         if any(split.laid_out != split.balanced for split in splits.values()):
             rendered = self._layout(job, fit_scales, balanced)
         self.column_splits[job.family] = balanced
-        self._recent = {**dict(list(self._recent.items())[-1:]), key: rendered}
+        self._remember(key, rendered)
         return rendered
 
-    def _layout(self, job: Job, fit_scales: dict[str, float] | None, splits: dict[str, int]) -> Rendered:
+    def level_columns(self, rendered: Rendered) -> Rendered:
+        """A job's final layout: `rendered` (balanced, at its final fit) with
+        the shorter column of each list set in columns spaced out, so that
+        both columns end level. The taller column, and so whether the job
+        fits, is as it was."""
+        key = (rendered.job, rendered.fit_css, "level")
+        if key in self._recent:
+            return self._recent[key]
+        splits = column_splits(rendered.document)
+        spreads = {name: (split.shorter, round(split.spread, 2)) for name, split in splits.items()
+                   if split.spread >= 0.5}  # half a pixel: rounding, not a difference
+        if spreads:
+            rendered = self._layout(rendered.job, rendered.fit_scales,
+                                    {name: split.balanced for name, split in splits.items()}, spreads)
+        self._remember(key, rendered)
+        return rendered
+
+    def _remember(self, key: tuple, rendered: Rendered) -> None:
+        """Keep the last two layouts made: the card laid out for a sheet (then
+        the sheet's frame) is the card's own file next."""
+        self._recent = {**dict(list(self._recent.items())[-1:]), key: rendered}
+
+    def _layout(self, job: Job, fit_scales: dict[str, float] | None, splits: dict[str, int],
+                spreads: dict[str, tuple[int, float]] | None = None) -> Rendered:
         stylesheet, color_profiles, problems = self.stylesheet(job.product)
         collector = _Collector()
         WEASYPRINT_LOGGER.addHandler(collector)
         self.fetcher.refused.clear()
         try:
             try:
-                html = self.template_for(job).render({**self.context(job), "column_splits": splits})
+                html = self.template_for(job).render({**self.context(job), "column_splits": splits,
+                                                      "column_spreads": spreads or {}})
             except jinja2.TemplateError as error:
                 where = f"{error.filename}:{error.lineno}: " if getattr(error, "lineno", None) else ""
                 raise RenderError(f"layout error: {where}{error}") from None
@@ -312,5 +340,5 @@ class Renderer:
         problems = problems + [f"refused to load {url}" for url in self.fetcher.refused] + collector.messages
         if problems:
             raise RenderError("; ".join(dict.fromkeys(problems)))
-        return Rendered(job, document, html_document.etree_element, html, declarations)
+        return Rendered(job, document, html_document.etree_element, html, declarations, dict(fit_scales or {}))
 

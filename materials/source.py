@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .checks import check_content, check_venue, check_venue_workshop, check_workshop
+from .checks import check_content, check_quotes, check_venue, check_venue_workshop, check_workshop
 from .errors import SourceError, SourceProblem, display_path
 from .load import LoadedFile, load_yaml
 from .model import ID_PATTERN, Area, Content, Organisation, Source, Venue, Workshop
-from .translate import load_translations
+from .translate import load_translations, source_wording
 from .validate import validate
 
 
@@ -87,7 +87,8 @@ def load_source(source_dir: Path, files: dict[Path, bytes] | None = None) -> Sou
         problems.extend(found)
 
     venue_files: list[tuple[LoadedFile, Venue]] = read_named("venues", Venue, "taxi-ranks.yaml")
-    areas: list[Area] = [area for _, area in read_named("areas", Area, "blackburn-with-darwen.yaml")]
+    area_files: list[tuple[LoadedFile, Area]] = read_named("areas", Area, "blackburn-with-darwen.yaml")
+    areas = [area for _, area in area_files]
 
     if content and content_file:
         problems.extend(check_content(content, content_file))
@@ -108,6 +109,11 @@ def load_source(source_dir: Path, files: dict[Path, bytes] | None = None) -> Sou
     venues = sorted((venue for _, venue in venue_files),
                     key=lambda venue: (place_order.get(venue.id, len(place_order)), venue.id))
     source = Source(content, organisation, workshop, venues, areas)
+    loaded_by_section = {("content",): content_file, ("organisation",): organisation_file,
+                         ("workshop",): workshop_file,
+                         **{("venues", venue.id): loaded for loaded, venue in venue_files},
+                         **{("areas", area.id): loaded for loaded, area in area_files}}
+    problems = check_quotes(source_wording(source), loaded_by_section)
     # Translations are checked against the valid English source they translate.
     source.translations, found = load_translations(source_dir, source, read)
     if problems or found:

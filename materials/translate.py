@@ -24,6 +24,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from .checks import straight_quote_problem
 from .errors import SourceProblem
 from .load import FieldPath, LoadedFile
 from .model import TRANSLATABLE, Source, Strict, Text
@@ -246,6 +247,9 @@ def load_translation(path: Path, loaded: LoadedFile, english: Source,
                 problems.append(SourceProblem(display, *line_col, format_key(key), "should be text",
                                               "Write the translation, or remove the line to print the English"))
             else:
+                quote = straight_quote_problem(loaded, key, value, format_key(key))
+                if quote:
+                    problems.append(quote)
                 replacements[key] = value
     language = Language(tag, header.name, header.english_name, header.direction, header.reviewed_by,
                         header.reviewed)

@@ -1,10 +1,11 @@
-"""The poster's signs in two balanced columns, read down the first, then the
+"""The poster's signs in two balanced columns that end level, read down the first, then the
 second: measured on the printed PDFs (pypdfium2 character boxes), and the
 pipeline's balancing rule on lists of known heights."""
 
 from __future__ import annotations
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 import pytest
 from weasyprint import HTML
 
@@ -15,23 +16,27 @@ from materials.preflight import column_splits
 POSTERS = [pytest.param(venue.id, fmt.key, id=f"{venue.id}-{fmt.key}")
            for venue in shipped_source().venues for fmt in PRODUCT_FORMATS
            if fmt.kind == "poster" and fmt.key in ("poster-a3", "poster-a4", "poster-a2-press")]
-TOLERANCE_MM = 0.5
+# Of the signs' text size: how far a round letter's ink rises above a flat one's.
+INK_TOLERANCE = 0.06
+LINE_HEIGHT = 1.22  # poster.css: html { line-height }
 
 
-def sign_boxes(path, signs: list[str]) -> list[tuple[float, float, float]]:
+def sign_boxes(path, signs: list[str]) -> tuple[list[tuple[float, float, float]], float]:
     """Each sign's (left, top, bottom) on page 1, in mm from the page's top-left,
-    found by its letters in order (whatever the line breaks)."""
+    found by its letters in order (whatever the line breaks), and the size of
+    the signs' text in mm."""
     document = pdfium.PdfDocument(str(path))
     try:
         page = document[0]
         height = page.get_height()
         text_page = page.get_textpage()
-        letters, boxes = [], []
+        letters, boxes, sizes = [], [], []
         for index in range(text_page.count_chars()):
             character = text_page.get_text_range(index, 1)
             if character.strip():
                 letters.append(character)
                 boxes.append(text_page.get_charbox(index))
+                sizes.append(pdfium_c.FPDFText_GetFontSize(text_page, index))
     finally:
         document.close()
     printed = "".join(letters)
@@ -43,14 +48,14 @@ def sign_boxes(path, signs: list[str]) -> list[tuple[float, float, float]]:
         chars = boxes[start:start + len(wanted)]
         found.append((chars[0][0] * PT_TO_MM, (height - max(box[3] for box in chars)) * PT_TO_MM,
                       (height - min(box[1] for box in chars)) * PT_TO_MM))
-    return found
+    return found, sizes[printed.find("".join(signs[0].split()))] * PT_TO_MM
 
 
 @pytest.mark.parametrize("venue_id, format_key", POSTERS)
 def test_signs_read_down_two_balanced_columns(full_build, source, venue_id, format_key):
     venue = source.venue(venue_id)
     signs = [venue.sign(sign_id, source.content).text for sign_id in venue.poster.signs]
-    boxes = sign_boxes(full_build.pdf(venue_id, format_key), signs)
+    boxes, text_mm = sign_boxes(full_build.pdf(venue_id, format_key), signs)
     # A letter's box starts where its ink does: a column's signs start within
     # a millimetre or so of each other, the columns a page's half apart.
     lefts = [left for left, _, _ in boxes]
@@ -62,17 +67,11 @@ def test_signs_read_down_two_balanced_columns(full_build, source, venue_id, form
     first, second = boxes[:in_first.count(True)], boxes[in_first.count(True):]
     for column in (first, second):
         assert all(upper[2] < lower[1] for upper, lower in zip(column, column[1:])), "a column is out of order"
-    assert abs(first[0][1] - second[0][1]) < TOLERANCE_MM, "the columns do not start level"
-    # Balanced: were the columns' heights further apart than the sign at the
-    # split takes (its lines and the space before the next), moving that sign
-    # across would make the taller column shorter.
-    first_height, second_height = first[-1][2] - first[0][1], second[-1][2] - second[0][1]
-    if first_height > second_height:
-        moving = first[-1][2] - first[-2][2] if len(first) > 1 else first_height
-    else:
-        moving = second[1][1] - second[0][1] if len(second) > 1 else second_height
-    assert abs(first_height - second_height) <= moving + TOLERANCE_MM, (
-        f"columns of {first_height:.1f} and {second_height:.1f} mm are not balanced")
+    # Ink, not boxes: a round letter (C, O) rises a little above a flat one (Y, T).
+    assert abs(first[0][1] - second[0][1]) < INK_TOLERANCE * text_mm, "the columns do not start level"
+    # The columns end within one line of each other (a descender's depth, in fact).
+    assert abs(first[-1][2] - second[-1][2]) < text_mm * LINE_HEIGHT, (
+        f"the columns end at {first[-1][2]:.1f} and {second[-1][2]:.1f} mm: more than a line apart")
 
 
 def balanced_split(heights_px: list[list[int]]) -> int:

@@ -133,10 +133,16 @@ def test_poster_text(full_build, source, venue_id, format_key):
     venue = source.venue(venue_id)
     text = pdf_text(full_build.pdf(venue_id, format_key))
     chosen = [venue.sign(sign_id, source.content).text for sign_id in venue.poster.signs]
-    expected = [venue.headline, *chosen, EMERGENCY, source.organisation.phone]
+    routes = {route.id: route for route in source.content.routes}
+    # 999, and the everyday route: 101 and the police codeword
+    expected = [venue.headline, *chosen, EMERGENCY, routes["police-non-emergency"].number,
+                source.organisation.police_codeword, source.organisation.name]
     if venue.adapted:
         expected.append(source.content.headings.adapted)
     assert _missing(expected, text) == []
+    # A public poster is no advert: the organisation's sales line stays in the handouts.
+    assert not printed(source.content.headings.advice_from, text)
+    assert not printed(source.organisation.phone, text)
 
 
 @pytest.mark.parametrize("venue_id, format_key",

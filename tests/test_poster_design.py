@@ -1,0 +1,209 @@
+"""The poster as a passer-by meets it, measured on the real PDFs: no band of
+it left empty, in every language; pictograms drawn for the venue and beside
+every sign; a two-line headline; no word alone on a last line; a write-in
+field big enough for a handwritten number."""
+
+from __future__ import annotations
+
+import numpy as np
+import pypdfium2 as pdfium
+import pytest
+from pypdf import PdfReader
+
+from conftest import (PT_TO_MM, SOURCE_DIR, Build, box_mm, colour_mask, render_page, run_cli, shipped_source)
+from materials.jobs import PRODUCT_FORMATS
+
+POSTER_FORMATS = [fmt.key for fmt in PRODUCT_FORMATS if fmt.kind == "poster"]
+VENUES = [venue.id for venue in shipped_source().venues]
+EDITIONS = ("cy", "ur", "en-XA", "ar-XB")
+# The issue's measure: no horizontal band of empty background, between
+# content blocks, taller than this share of the trim height.
+MOST_EMPTY_BAND = 0.06
+BAND_DPI = 18  # 1.4 mm a pixel: a band is tens of millimetres
+
+
+@pytest.fixture(scope="module")
+def edition_posters(tmp_path_factory) -> Build:
+    """Every poster, every size, of every venue in Welsh, Urdu and both pseudo-locales."""
+    out = tmp_path_factory.mktemp("edition-posters") / "out"
+    args = [arg for tag in EDITIONS for arg in ("--lang", tag)]
+    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--product", "poster", "--jobs", "2", *args)
+    assert result.exit_code == 0, result.stderr
+    return Build(out, result)
+
+
+def empty_bands(path) -> tuple[float, float]:
+    """The tallest run of empty rows between the first and last rows with
+    content, and the trim's height, in mm. A row is empty when the middle 80%
+    of its width, inside the trim, is one colour: blank paper, or a blank
+    stretch of a coloured panel."""
+    pixels, mediabox = render_page(path, 0, BAND_DPI)
+    reader = PdfReader(path)
+    page = reader.pages[0]
+    left, bottom, right, top = box_mm(page, "/TrimBox" if "/TrimBox" in page else "/MediaBox")
+    scale = BAND_DPI / 25.4
+    page_top_mm = mediabox[3] * PT_TO_MM
+    rows = slice(round((page_top_mm - top) * scale), round((page_top_mm - bottom) * scale))
+    width = right - left
+    columns = slice(round((left - mediabox[0] * PT_TO_MM + 0.1 * width) * scale),
+                    round((left - mediabox[0] * PT_TO_MM + 0.9 * width) * scale))
+    trimmed = pixels[:, rows, columns].astype(int)
+    spread = (trimmed.max(axis=2) - trimmed.min(axis=2)).max(axis=0)  # per row, over the channels
+    content = np.flatnonzero(spread > 8)
+    gaps = np.diff(content) - 1 if len(content) > 1 else np.array([0])
+    return float(gaps.max()) / scale, top - bottom
+
+
+def _band_problems(paths) -> list[str]:
+    problems = []
+    for path in paths:
+        band, height = empty_bands(path)
+        if band > MOST_EMPTY_BAND * height:
+            problems.append(f"{path.parent.name}/{path.name}: {band:.0f} mm empty ({band / height:.0%} of the trim)")
+    return problems
+
+
+def test_no_empty_band_on_any_english_poster(full_build):
+    paths = [full_build.pdf(venue, fmt) for venue in VENUES for fmt in POSTER_FORMATS]
+    assert _band_problems(paths) == []
+
+
+@pytest.mark.parametrize("tag", EDITIONS)
+def test_no_empty_band_on_any_poster_in_another_language(edition_posters, tag):
+    paths = [edition_posters.pdf(venue, f"{fmt}-{tag}") for venue in VENUES for fmt in POSTER_FORMATS]
+    assert _band_problems(paths) == []
+
+
+def test_the_band_measure_finds_an_empty_band(tmp_path):
+    """The measure itself: a page with two blocks 100 mm apart has a 100 mm band."""
+    from weasyprint import HTML
+
+    path = tmp_path / "bands.pdf"
+    HTML(string='<style>@page { size: 210mm 297mm; margin: 0 } div { height: 40mm; width: 50%; background: #000 }'
+                '</style><div></div><div style="margin-top: 100mm"></div>').write_pdf(path)
+    band, height = empty_bands(path)
+    assert abs(band - 100) < 3 and height == pytest.approx(297, abs=0.5)
+
+
+# --- pictograms ---------------------------------------------------------------------------
+
+def _figure_alts(reader: PdfReader) -> list[str]:
+    """The alt text of every Figure in the tagged PDF's structure tree."""
+    found = []
+
+    def walk(node):
+        node = node.get_object()
+        if isinstance(node, list):
+            for child in node:
+                walk(child)
+            return
+        if not hasattr(node, "get"):
+            return
+        if node.get("/S") == "/Figure":
+            found.append(str(node.get("/Alt", "")))
+        if "/K" in node:
+            walk(node["/K"])
+    walk(reader.trailer["/Root"]["/StructTreeRoot"])
+    return found
+
+
+@pytest.mark.parametrize("fmt", POSTER_FORMATS)
+def test_every_poster_tags_a_pictogram_for_its_venue_and_each_sign(full_build, source, fmt):
+    for venue in source.venues:
+        alts = _figure_alts(PdfReader(full_build.pdf(venue.id, fmt)))
+        signs = [venue.sign(sign_id, source.content).text for sign_id in venue.poster.signs]
+        assert alts == [venue.name, *signs], venue.id
+
+
+def _sign_starts(path, signs: list[str]) -> list[tuple[float, float, float]]:
+    """(left, top, size) of each sign's first letter on page 1, in points from
+    the page's top-left."""
+    document = pdfium.PdfDocument(str(path))
+    try:
+        page = document[0]
+        height = page.get_height()
+        text_page = page.get_textpage()
+        letters, boxes = [], []
+        for index in range(text_page.count_chars()):
+            character = text_page.get_text_range(index, 1)
+            if character.strip():
+                letters.append(character)
+                boxes.append(text_page.get_charbox(index))
+    finally:
+        document.close()
+    printed = "".join(letters)
+    starts = []
+    for sign in signs:
+        box = boxes[printed.index("".join(sign.split()))]
+        starts.append((box[0], height - box[3], box[3] - box[1]))
+    return starts
+
+
+@pytest.mark.parametrize("venue_id", VENUES)
+def test_a_pictogram_is_drawn_in_the_venue_colour_before_each_sign(full_build, source, venue_id):
+    venue = source.venue(venue_id)
+    path = full_build.pdf(venue_id, "poster-a3")
+    signs = [venue.sign(sign_id, source.content).text for sign_id in venue.poster.signs]
+    dpi = 72
+    pixels, _ = render_page(path, 0, dpi)
+    accent = colour_mask(pixels, venue.accent, 40)
+    for sign, (left, top, size) in zip(signs, _sign_starts(path, signs)):
+        # The square before the sign's first letter, as tall as a capital and a half.
+        square = accent[round(top - 0.3 * size):round(top + 1.2 * size), round(left - 2.0 * size):round(left - 0.3 * size)]
+        assert square.mean() > 0.12, f"{venue_id}: no pictogram before {sign!r} ({square.mean():.0%} venue colour)"
+
+
+# --- the headline, runts, the write-in field -----------------------------------------------
+
+@pytest.mark.parametrize("fmt", POSTER_FORMATS)
+def test_the_english_headline_is_two_lines_at_full_size(full_build, source, fmt):
+    from conftest import read_manifest
+
+    entries = {entry["file"]: entry for entry in read_manifest(full_build.out)}
+    for venue in source.venues:
+        entry = entries[f"{venue.id}/{fmt}.pdf"]
+        assert "headline" not in entry["fit_scales"], f"{venue.id}: headline shrunk to fit"
+        document = pdfium.PdfDocument(str(full_build.pdf(venue.id, fmt)))
+        try:
+            text_page = document[0].get_textpage()
+            text = "".join(text_page.get_text_range(index, 1) for index in range(text_page.count_chars()))
+            start = text.index(venue.headline.split()[0])
+            baselines = {round(text_page.get_charbox(index)[1]) for index in range(start, start + len(venue.headline))
+                         if text[index].strip()}
+        finally:
+            document.close()
+        assert len(baselines) <= 2, f"{venue.id}: the headline takes {len(baselines)} lines"
+
+
+def test_a_word_alone_on_a_last_line_fails_preflight(layouts_copy, source_copy, tmp_path):
+    """Without the no-widow filter the 999 panel's heading leaves "now?" alone."""
+    layout = layouts_copy / "poster" / "poster.html"
+    layout.write_text(layout.read_text().replace("{{ headings.danger_now | no_widow }}", "{{ headings.danger_now }}"))
+    result = run_cli("build", "--source", "source", "--layouts", layouts_copy, "--out", tmp_path / "out",
+                     "--venue", "taxi-ranks", "--product", "poster", "--variant", "office")
+    assert result.exit_code == 1
+    assert ('runt: h2 "Child in danger now?" ends with "now?" alone on its last line' in result.stderr), result.stderr
+
+
+def test_the_write_in_field_is_tall_enough_to_write_a_number_in(source):
+    """Without an area, a boxed white field: at least 10 mm tall on A4."""
+    from conftest import LAYOUTS_DIR
+    from materials.fit import fit
+    from materials.jobs import Job
+    from materials.preflight import PX_TO_MM
+    from materials.render import Renderer
+    from weasyprint.formatting_structure import boxes
+
+    renderer = Renderer(source, LAYOUTS_DIR)
+    for fmt in ("poster-a4", "poster-a4-press"):
+        rendered, _, _ = fit(renderer, Job("hotels", fmt))
+        fields = [box for box in _boxes(rendered.document.pages[0]._page_box) if isinstance(box, boxes.BlockBox)
+                  and box.element is not None and box.element.get("class") == "write-in"]
+        assert fields, "no write-in field"
+        assert min(box.border_height() for box in fields) * PX_TO_MM >= 10
+
+
+def _boxes(box):
+    for child in getattr(box, "children", ()):
+        yield child
+        yield from _boxes(child)
