@@ -130,37 +130,6 @@ def test_a_flowchart_can_only_leave_out_a_shared_step(source_copy):
             '"call-999", which does not exist. Use one of: tell-your-manager, write-it-down') in result.stderr
 
 
-def page_fill(path, head_mm: float = 20, foot_mm: float = 18) -> list[float]:
-    """How far down each page its text reaches, between the running head and
-    the footer: 0 for a page with no text there, 1 for text to the foot."""
-    document = pdfium.PdfDocument(str(path))
-    try:
-        fills = []
-        for page in document:
-            _, height = page.get_size()
-            top, bottom = height - head_mm * 72 / 25.4, foot_mm * 72 / 25.4
-            text = page.get_textpage()
-            rects = map(text.get_rect, range(text.count_rects()))  # (left, bottom, right, top) in points
-            lows = [rect[1] for rect in rects if bottom < rect[1] and rect[3] < top]
-            fills.append((top - min(lows)) / (top - bottom) if lows else 0.0)
-        return fills
-    finally:
-        document.close()
-
-
-@pytest.mark.parametrize("venue_id", VENUE_IDS)
-@pytest.mark.parametrize("edition", ["participant", "trainer"])
-def test_no_handout_page_is_left_nearly_empty(full_build, source, venue_id, edition):
-    """A chapter runs on from the one before: no page holds only a list's last
-    lines or a sentence (the notes page is ruled lines under its heading)."""
-    path = full_build.pdf(venue_id, f"handout-{edition}")
-    notes = source.workshop.labels.notes
-    texts = page_texts(path)
-    nearly_empty = [number for number, (fill, text) in enumerate(zip(page_fill(path), texts), 1)
-                    if fill < 0.25 and not (printed(notes, text) and len(text) < 200)]
-    assert nearly_empty == []
-
-
 # --- the quiz is checked against the content ----------------------------------------------
 
 def contents_entries(path) -> list[tuple[int, int]]:
