@@ -98,12 +98,11 @@ def _grow(renderer: Renderer, job: Job, scales: dict[str, float], name: str, lar
     kept below any try that did not fit."""
     from .preflight import measure_regions
 
-    low, high = 1.0, largest * 1.0001  # low fits; high is above any scale known to fit
+    low, high = 1.0, largest + 0.0001  # low fits; high is above any scale known to fit
     for _ in range(GROW_STEPS):
-        guess = low * (region.has_mm * GROW_FULL / max(region.needed_mm, 0.1)) ** 0.5
+        guess = round(min(low * (region.has_mm * GROW_FULL / max(region.needed_mm, 0.1)) ** 0.5, largest), 4)
         if guess >= high:  # that law overshot before: halve the distance instead
-            guess = (low + high) / 2
-        guess = round(min(guess, largest), 4)
+            guess = round((low + high) / 2, 4)
         if guess <= low * 1.005:
             break
         candidate = renderer.render(job, {**scales, name: guess})

@@ -197,14 +197,13 @@ def measure_regions(document) -> dict[str, RegionFit]:
 @dataclass(frozen=True)
 class ColumnSplit:
     """How many items of a list set in columns went in the first column, and
-    how many should, for the columns to balance; and, split so, which column
-    is the shorter (0 the first, 1 the second) and the space to add between
-    each two of its items (CSS px) for both columns to end level."""
+    how many should, for the columns to balance; and, split so, the space to
+    add between each two items of each column (CSS px) for both to end level
+    at the foot of the fit region that holds them (their spread)."""
 
     laid_out: int
     balanced: int
-    shorter: int = 0
-    spread: float = 0.0
+    spreads: tuple[float, float] = (0.0, 0.0)
 
 
 def column_splits(document) -> dict[str, ColumnSplit]:
@@ -212,9 +211,11 @@ def column_splits(document) -> dict[str, ColumnSplit]:
     its balanced split puts as many items in the first column as keeps the
     taller column shortest (the first column taking a tie), as CSS balances
     columns. An item measures the same in either column (both are as wide),
-    so any one layout of the list gives every split's heights."""
+    so any one layout of the list gives every split's heights; and the room
+    below the columns, in the fit region that holds them, gives the spreads."""
     splits: dict[str, ColumnSplit] = {}
     for page in document.pages:
+        regions = [box for _, box in _region_boxes(page)]
         for element, box in marked_boxes(page, "data-balance"):
             columns = [[item.margin_height() for item in column.children if isinstance(item, boxes.BlockLevelBox)]
                        for column in box.children if isinstance(column, boxes.ParentBox)]
@@ -225,12 +226,24 @@ def column_splits(document) -> dict[str, ColumnSplit]:
             taller = [max(first, sum(heights) - first) for first in firsts]
             # 0.5 px: rounding, not a real difference.
             balanced = max(count for count, height in enumerate(taller, 1) if height <= min(taller) + 0.5)
-            first = sum(heights[:balanced])
-            shorter = 0 if first < sum(heights) - first else 1
-            gaps = (balanced if shorter == 0 else len(heights) - balanced) - 1
-            spread = abs(sum(heights) - 2 * first) / gaps if gaps else 0.0
-            splits[element.get("data-balance")] = ColumnSplit(len(columns[0]), balanced, shorter, spread)
+            column_heights = (sum(heights[:balanced]), sum(heights[balanced:]))
+            target = max(column_heights) + _room_below(box, regions)
+            counts = (balanced, len(heights) - balanced)
+            spreads = tuple((target - height) / (count - 1) if count > 1 else 0.0
+                            for height, count in zip(column_heights, counts))
+            splits[element.get("data-balance")] = ColumnSplit(len(columns[0]), balanced, spreads)
     return splits
+
+
+def _room_below(box, regions) -> float:
+    """The height left below `box` in the innermost fit region that holds it (0 if none)."""
+    top = box.position_y
+    holding = [region for region in regions
+               if region.content_box_y() <= top < region.content_box_y() + region.height]
+    if not holding:
+        return 0.0
+    region = min(holding, key=lambda region: region.height)
+    return max(region.content_box_y() + region.height - (top + box.margin_height()), 0.0)
 
 
 @dataclass(frozen=True)
@@ -313,9 +326,12 @@ def check_layout(document, html_root, product: ProductFormat, quote: bool = True
 
     problems.extend(_structure_problems(html_root))
     if product.kind in RUNT_CHECKED:
-        problems.extend(f"runt: {_describe(element)}{_quoted(text, quote)} ends with \"{word}\" alone on its "
-                        "last line: keep the last two words together (the layouts' no_widow filter)"
-                        for element, text, word in _runts(pages))
+        # A warning, not a failure: the layouts keep last words together, so
+        # a runt is a layout that forgot to, or wording it cannot help (an
+        # address broken at its slash), for a designer to look at.
+        report.warnings.extend(f"runt: {_describe(element)}{_quoted(text, quote)} ends with \"{word}\" alone on "
+                               "its last line: keep the last two words together (the layouts' no_widow filter)"
+                               for element, text, word in _runts(pages))
     return report
 
 

@@ -285,15 +285,16 @@ class Renderer:
 
     def level_columns(self, rendered: Rendered) -> Rendered:
         """A job's final layout: `rendered` (balanced, at its final fit) with
-        the shorter column of each list set in columns spaced out, so that
-        both columns end level. The taller column, and so whether the job
-        fits, is as it was."""
+        the items of each list set in columns spaced out, so that both
+        columns end level at the foot of the fit region that holds them: the
+        room the fit leaves (less than a line of its text) is shared out,
+        not left as a band below the list. Whether the job fits is as it was."""
         key = (rendered.job, rendered.fit_css, "level")
         if key in self._recent:
             return self._recent[key]
         splits = column_splits(rendered.document)
-        spreads = {name: (split.shorter, round(split.spread, 2)) for name, split in splits.items()
-                   if split.spread >= 0.5}  # half a pixel: rounding, not a difference
+        spreads = {name: tuple(round(spread, 2) for spread in split.spreads) for name, split in splits.items()
+                   if max(split.spreads) >= 0.5}  # half a pixel: rounding, not a difference
         if spreads:
             rendered = self._layout(rendered.job, rendered.fit_scales,
                                     {name: split.balanced for name, split in splits.items()}, spreads)
@@ -306,7 +307,7 @@ class Renderer:
         self._recent = {**dict(list(self._recent.items())[-1:]), key: rendered}
 
     def _layout(self, job: Job, fit_scales: dict[str, float] | None, splits: dict[str, int],
-                spreads: dict[str, tuple[int, float]] | None = None) -> Rendered:
+                spreads: dict[str, tuple[float, float]] | None = None) -> Rendered:
         stylesheet, color_profiles, problems = self.stylesheet(job.product)
         collector = _Collector()
         WEASYPRINT_LOGGER.addHandler(collector)

@@ -271,7 +271,7 @@ def test_an_eleventh_venue_needs_only_a_yaml_file(source_copy, tmp_path):
         assert printed("Libraries", front), name
 
 
-@pytest.mark.parametrize("literal", ['<b>Bold & "quoted"</b>', "{{ 7 * 7 }} <script>alert(1)</script>"],
+@pytest.mark.parametrize("literal", ["<b>Bold & “quoted”</b>", "{{ 7 * 7 }} <script>alert(1)</script>"],
                          ids=["html", "jinja-and-script"])
 def test_html_in_a_text_field_is_printed_as_text(source_copy, tmp_path, literal):
     venue = load_source(source_copy).venue("hotels")
