@@ -32,10 +32,15 @@ def font_package_folder(family: str) -> Path:
     return Path(module.ROOT) / "files"
 
 
+# `logo:<name>`: a logo file the source names, read (and checked) with the source.
+LOGO_SCHEME = "logo"
+
+
 class ProjectFetcher(URLFetcher):
-    def __init__(self, layouts_dir: Path):
-        super().__init__(allowed_protocols=["file", FONT_SCHEME])
+    def __init__(self, layouts_dir: Path, logos: dict[str, bytes] | None = None):
+        super().__init__(allowed_protocols=["file", FONT_SCHEME, LOGO_SCHEME])
         self.layouts_dir = layouts_dir.resolve()
+        self.logos = logos or {}
         self.refused: list[str] = []   # what a layout tried to load and was refused
         self.loaded: set[Path] = set()  # every file served: preflight reads the fonts among them
 
@@ -61,6 +66,14 @@ class ProjectFetcher(URLFetcher):
         raise RefusedURL(f"{url}: only layout files and font packages may be loaded")
 
     def fetch(self, url, headers=None):
+        parts = urlsplit(url)
+        if parts.scheme == LOGO_SCHEME:
+            name = unquote(parts.path)
+            if name not in self.logos:
+                self.refused.append(f"{url}: not a logo the source names")
+                raise RefusedURL(url)
+            content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, self.logos[name], {"Content-Type": content_type})
         try:
             path = self.resolve(url)
             body = path.read_bytes()

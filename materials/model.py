@@ -286,12 +286,17 @@ class LocalContact(Strict):
     number: NationalNumber | None = None
 
 
+# A logo: a file in source/logos/, SVG or PNG, named in lowercase.
+LogoFile = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*\.(?:svg|png)$", max_length=80)]
+
+
 class Organisation(Strict):
     name: Text
     phone: NationalNumber
     offer: Text
     police_codeword: Verbatim | None = None
     local_contact: LocalContact
+    logo: LogoFile | None = None  # printed small beside the sender's name
 
 
 # An address a QR code points to: https only, no spaces.
@@ -316,6 +321,7 @@ class Area(Strict):
     source: Text
     # An example with made-up numbers: every page says it is not for distribution.
     fictional: bool = False
+    logo: LogoFile | None = None  # the council's, beside the organisation's
 
 
 class Adapted(Strict):
@@ -378,6 +384,7 @@ class Source:
         self.venues = venues
         self.translations: dict = {}     # language tag -> translate.Translation
         self.pseudo_editions: dict = {}  # made when first asked for
+        self.logos: dict[str, bytes] = {}  # the logo files the source names, by name
 
     def venue(self, venue_id: str) -> Venue:
         return next(venue for venue in self.venues if venue.id == venue_id)

@@ -97,7 +97,7 @@ class Renderer:
         forget_profiles()  # a new renderer reads the layouts, the press profile among them, as they are now
         self.source = source
         self.layouts_dir = layouts_dir.resolve()
-        self.fetcher = ProjectFetcher(self.layouts_dir)
+        self.fetcher = ProjectFetcher(self.layouts_dir, source.logos)
         self.font_config = FontConfiguration()
         self.image_cache: dict = {}
         # The fit found for each job: its regions' scales, and the problems of
@@ -125,6 +125,10 @@ class Renderer:
         gave (templates, stylesheets, fonts): fits and layouts made from the
         old source are forgotten."""
         self.source = source
+        self.fetcher.logos = source.logos
+        # A logo's picture is cached by its name: an edited file has the same one.
+        for url in [url for url in self.image_cache if isinstance(url, str) and url.startswith("logo:")]:
+            del self.image_cache[url]
         self.fits.clear()
         self._recent.clear()
 
@@ -185,6 +189,13 @@ class Renderer:
             # when the translation gives it) and a fictional example area.
             "distribution_notice": self._distribution_notice(translation, area),
             "local": local,
+            # The sender's logos, the organisation's and an area's council's:
+            # office files and handouts only, since a press file is CMYK
+            # only and a logo's colours are its own.
+            "logos": [] if product.variant == "press" else
+                     [(logo, owner) for logo, owner in ((source.organisation.logo, source.organisation.name),
+                                                        (area.logo if area else None, area.council if area else ""))
+                      if logo],
             "content": content,
             "headings": content.headings,
             "organisation": source.organisation,

@@ -114,6 +114,15 @@ def load_source(source_dir: Path, files: dict[Path, bytes] | None = None) -> Sou
                          **{("venues", venue.id): loaded for loaded, venue in venue_files},
                          **{("areas", area.id): loaded for loaded, area in area_files}}
     problems = check_quotes(source_wording(source), loaded_by_section)
+    named = [(organisation_file, ("logo",), organisation.logo),
+             *((loaded, ("logo",), area.logo) for loaded, area in area_files)]
+    for loaded, path, name in named:
+        if name:
+            logo, problem = _read_logo(source_dir, name, loaded, path, files)
+            if problem:
+                problems.append(problem)
+            else:
+                source.logos[name] = logo
     # Translations are checked against the valid English source they translate.
     source.translations, found = load_translations(source_dir, source, read)
     if problems or found:
@@ -130,3 +139,21 @@ def _validate_named(model: type[Venue] | type[Area], loaded: LoadedFile, path: P
         return None, [loaded.problem(("id",), '"id" is not a known key',
                                      f"The {what} id is the file name: remove this line")]
     return validate(model, loaded, extra={"id": path.stem})
+
+
+# A logo is printed a few centimetres wide: a larger file is a mistake.
+MAX_LOGO_BYTES = 1_000_000
+
+
+def _read_logo(source_dir: Path, name: str, loaded: LoadedFile, path, files: dict[Path, bytes] | None):
+    """The bytes of source/logos/<name>, or the problem with it."""
+    folder = (source_dir / "logos").resolve()
+    file = source_dir / "logos" / name
+    if not file.is_file() or not file.resolve().is_relative_to(folder):
+        return None, loaded.problem(path, f"names {name}, which is not a file in {display_path(source_dir / 'logos')}/",
+                                    "Put the logo file there, or remove the line")
+    data = (files or {}).get(file) or file.read_bytes()
+    if len(data) > MAX_LOGO_BYTES:
+        return None, loaded.problem(path, f"{name} is {len(data) // 1000} kB, more than a logo needs",
+                                    "Save it smaller (an SVG, or a PNG of about 600 pixels across)")
+    return data, None

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import SourceProblem
 from .load import FieldPath, LoadedFile, format_field
-from .model import DIGITS_AND_SPACES, ID_PATTERN, Colour, WebAddress
+from .model import DIGITS_AND_SPACES, ID_PATTERN, Colour, LogoFile, WebAddress
 
 _MESSAGES = {
     "missing": ("is missing", "Add it"),
@@ -39,6 +39,8 @@ _PATTERN_HINTS = {
     DIGITS_AND_SPACES.pattern: ("is not a phone number", 'Write digits and spaces only, in quotes, e.g. "01632 960123"'),
     Colour.__metadata__[0].pattern: ("is not a colour", 'Write it as "#" and six hex digits, in quotes, e.g. "#1B3A5C"'),
     WebAddress.__metadata__[0].pattern: ("is not a web address", "Write it in full, starting https://"),
+    LogoFile.__metadata__[0].pattern: ("is not a logo file name",
+                                       "Name an .svg or .png file in source/logos/, e.g. our-logo.svg"),
 }
 
 

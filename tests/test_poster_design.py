@@ -13,7 +13,8 @@ import pypdfium2.raw as pdfium_c
 import pytest
 from pypdf import PdfReader
 
-from conftest import (PT_TO_MM, SOURCE_DIR, Build, box_mm, colour_mask, render_page, run_cli, shipped_source)
+from conftest import (PROJECT_DIR, PT_TO_MM, SOURCE_DIR, Build, box_mm, colour_mask, render_page, run_cli,
+                      shipped_source)
 from materials.jobs import PRODUCT_FORMATS
 
 POSTER_FORMATS = [fmt.key for fmt in PRODUCT_FORMATS if fmt.kind == "poster"]
@@ -239,3 +240,28 @@ def _boxes(box):
     for child in getattr(box, "children", ()):
         yield child
         yield from _boxes(child)
+
+
+# --- the sender -----------------------------------------------------------------------------
+
+def test_the_senders_logo_is_printed_small_on_office_posters(source_copy, tmp_path):
+    """A fictional logo made for these tests, named in organisation.yaml: on
+    the office posters beside the sender's name (a tagged figure with the
+    organisation's name as its alt text); not on press files, which are CMYK
+    only while a logo's colours are its own."""
+    logos = source_copy / "logos"
+    logos.mkdir()
+    (logos / "example-safeguarding-team.svg").write_bytes(
+        (PROJECT_DIR / "tests" / "testdata" / "logos" / "example-safeguarding-team.svg").read_bytes())
+    organisation = source_copy / "organisation.yaml"
+    organisation.write_text(organisation.read_text() + "\nlogo: example-safeguarding-team.svg\n")
+    out = tmp_path / "out"
+    result = run_cli("build", "--source", "source", "--out", out, "--venue", "hotels", "--product", "poster")
+    assert result.exit_code == 0, result.stderr
+    name = shipped_source().organisation.name
+    for fmt in POSTER_FORMATS:
+        alts = _figure_alts(PdfReader(out / "hotels" / f"{fmt}.pdf"))
+        assert (name in alts) == (not fmt.endswith("-press")), fmt
+    pixels, _ = render_page(out / "hotels" / "poster-a4.pdf", 0, 72)
+    # the logo's shield, in its own blue, in the colophon's bottom tenth
+    assert colour_mask(pixels[:, -pixels.shape[1] // 10:, :], "#1B3A5C", 30).sum() > 20
