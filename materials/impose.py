@@ -5,7 +5,10 @@ twenty times over (ten fronts, ten backs) cost ten times the card; instead the
 card is laid out once and its two pages are drawn into the sheet's slots, the
 way a print shop imposes a file. The sheet's layout is only the frame: it
 marks each slot with the page of the card it takes (`data-impose="1"`) and
-draws the cut guides, so where the cards go stays a layout decision.
+draws the cut marks, so where the cards go stays a layout decision. A slot is
+the card's trim plus the bleed the sheet keeps, the same on every side: the
+card is laid out with more bleed than that (its print-shop file keeps 3 mm),
+and what lies past the slot is clipped off.
 
 In the PDF each card page becomes a form XObject, drawn once per slot: the
 sheet is the card's own vector pages, not a picture of them. The sheet is not
@@ -27,8 +30,9 @@ SLOT_TOLERANCE_MM = 0.2
 
 @dataclass(frozen=True)
 class Slot:
-    """Where one page of the imposed product goes: a sheet page, and a box on
-    it in CSS px from the page's top-left corner."""
+    """Where one page of the imposed product goes: a sheet page, and the box
+    its page's trim goes into, in CSS px from the sheet page's top-left
+    corner, with the bleed kept round it."""
 
     sheet_page: int    # 0-based
     product_page: int  # 0-based page of the imposed product
@@ -36,11 +40,13 @@ class Slot:
     top: float
     width: float
     height: float
+    bleed: float = 0.0
 
 
 def slots(frame_document, product_pages) -> list[Slot]:
-    """The slots the frame's layout marks, each checked against the size of the
-    page it takes: a card placed in a slot of another size would be cut wrong."""
+    """The slots the frame's layout marks, each checked against the page it
+    takes: its trim plus the same bleed on every side, no more than the page
+    has. A card placed in a slot of another size would be cut wrong."""
     found = []
     for number, page in enumerate(frame_document.pages):
         for element, box in marked_boxes(page, "data-impose"):
@@ -48,15 +54,19 @@ def slots(frame_document, product_pages) -> list[Slot]:
             if not 0 <= wanted < len(product_pages):
                 raise RenderError(f"layout error: a slot takes page {wanted + 1} of a product of "
                                   f"{len(product_pages)} pages")
-            slot = Slot(number, wanted, box.border_box_x(), box.border_box_y(), box.border_width(),
-                        box.border_height())
             target = product_pages[wanted]
-            for measured, expected, name in ((slot.width, target.width, "wide"), (slot.height, target.height, "tall")):
-                if abs(measured - expected) * PX_TO_MM > SLOT_TOLERANCE_MM:
-                    raise RenderError(f"layout error: a slot on sheet page {number + 1} is "
-                                      f"{measured * PX_TO_MM:.2f} mm {name}, its card page "
-                                      f"{expected * PX_TO_MM:.2f} mm")
-            found.append(slot)
+            bleeds = [(box.border_width() - target.width) / 2, (box.border_height() - target.height) / 2]
+            where = f"a slot on sheet page {number + 1} ({box.border_width() * PX_TO_MM:.2f} x " \
+                    f"{box.border_height() * PX_TO_MM:.2f} mm)"
+            if abs(bleeds[0] - bleeds[1]) * PX_TO_MM > SLOT_TOLERANCE_MM:
+                raise RenderError(f"layout error: {where} is not its card page ({target.width * PX_TO_MM:.2f} x "
+                                  f"{target.height * PX_TO_MM:.2f} mm) with the same bleed on every side")
+            bleed = max(0.0, sum(bleeds) / 2)
+            if bleeds[0] * PX_TO_MM < -SLOT_TOLERANCE_MM or bleed > min(target.bleed.values()) + 0.01:
+                raise RenderError(f"layout error: {where} keeps {bleed * PX_TO_MM:.2f} mm of bleed round its "
+                                  f"card page, which has {min(target.bleed.values()) * PX_TO_MM:.2f} mm")
+            found.append(Slot(number, wanted, box.border_box_x() + bleed, box.border_box_y() + bleed,
+                              target.width, target.height, bleed))
     if not found:
         raise RenderError("layout error: the sheet's layout marks no slot (data-impose)")
     return found
@@ -97,8 +107,12 @@ def impose(pdf: pydyf.PDF, frame_pages: int, placed: list[Slot], page_heights_px
         stream.stream.append(b"Q")
         height = page_heights_px[number]
         for slot in (slot for slot in placed if slot.sheet_page == number):
+            # The card's trim from its bottom-left corner, its bleed clipped
+            # to the slot's.
             x, y = slot.left * PX_TO_PT, (height - slot.top - slot.height) * PX_TO_PT
-            stream.stream.append(f"q 1 0 0 1 {x:.4f} {y:.4f} cm /{forms[slot.product_page][0]} Do Q".encode())
+            bleed, width, tall = slot.bleed * PX_TO_PT, slot.width * PX_TO_PT, slot.height * PX_TO_PT
+            stream.stream.append(f"q 1 0 0 1 {x:.4f} {y:.4f} cm {-bleed:.4f} {-bleed:.4f} {width + 2 * bleed:.4f} "
+                                 f"{tall + 2 * bleed:.4f} re W n /{forms[slot.product_page][0]} Do Q".encode())
     del kids[frame_pages * 3:]
     pdf.pages["Count"] = frame_pages
     # The imposed pages' headings would be bookmarks to pages that are gone.

@@ -71,13 +71,14 @@ PRODUCT_FORMATS: tuple[ProductFormat, ...] = (
     _press_poster("a2", 420, 594, 28),
     _press_poster("a3", 297, 420, 20),
     _press_poster("a4", 210, 297, 14),
-    # ISO/IEC 7810 ID-1: page 1 the front, page 2 the back.
+    # ISO/IEC 7810 ID-1: page 1 the front, page 2 the back. Laid out with 3 mm
+    # of bleed: the office file is cropped at the trim, the sheet keeps some.
     ProductFormat("wallet-card", "wallet-card", "id-1", "Wallet card", "wallet-card/wallet-card.html",
-                  "wallet-card/wallet-card.css", 85.60, 53.98, 2, 2, 6.5),
+                  "wallet-card/wallet-card.css", 85.60, 53.98, 2, 2, 7),
     # Ten cards to cut from A4: page 1 the fronts, page 2 the backs, for long-edge duplex.
     ProductFormat("wallet-cards-sheet-a4", "wallet-card", "sheet-a4", "Wallet cards, sheet of ten",
                   "wallet-card/wallet-cards-sheet.html", "wallet-card/wallet-cards-sheet.css",
-                  210, 297, 2, 2, 6.5, base_template="wallet-card/wallet-card.html"),
+                  210, 297, 2, 2, 7, base_template="wallet-card/wallet-card.html"),
     # Workshop handouts, one layout in two editions; accessible: tagged, with
     # language, title and headings in order (PDF/UA-1).
     ProductFormat("handout-participant", "handout", "a4", "Participant handout", "handout/handout.html",

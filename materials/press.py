@@ -105,6 +105,20 @@ def press_finisher(bleed_mm: float, profile: Path):
     return finish
 
 
+def crop_to_bleed(pdf: pydyf.PDF, bleed_mm: float) -> None:
+    """Cut every page's MediaBox and BleedBox down to the trim plus `bleed_mm`.
+    A layout may draw more bleed than a product's file keeps: the wallet card
+    is laid out with 3 mm, for the print shop's card and the sheet of ten, and
+    the office card is cropped at the trim."""
+    bleed = bleed_mm * MM_TO_PT
+    for page in [obj for obj in pdf.objects if isinstance(obj, pydyf.Dictionary) and obj.get("Type") == "/Page"]:
+        left, bottom, right, top = (float(value) for value in page["TrimBox"])
+        box = pydyf.Array([left - bleed, bottom - bleed, right + bleed, top + bleed])
+        media = [float(value) for value in page["MediaBox"]]
+        if media[2] - media[0] > box[2] - box[0] + 0.01:
+            page["MediaBox"] = page["BleedBox"] = box
+
+
 def crop_marks(pdf: pydyf.PDF, bleed_mm: float) -> None:
     """Widen every page's MediaBox by a slug and draw crop marks at the trim
     corners, outside the bleed, in CMYK registration colour. TrimBox and

@@ -24,8 +24,8 @@ from .impose import impose, slots
 from .jobs import Job, ProductFormat
 from .model import Source
 from .preflight import PdfFont, column_splits, pdf_fonts
-from .press import PRESS_PROFILE, device_cmyk, forget_profiles, press_finisher
 from .pictograms import pictogram_svg
+from .press import PRESS_PROFILE, crop_to_bleed, device_cmyk, forget_profiles, press_finisher
 from .qr import address_parts, printed_address, qr_svg
 from .text import long_date, no_widow
 from .translate import edition
@@ -251,6 +251,7 @@ class Renderer:
         press = press_finisher(product.bleed_mm, self.layouts_dir / PRESS_PROFILE) if product.variant == "press" else None
 
         def finish(document, pdf) -> None:
+            crop_to_bleed(pdf, product.bleed_mm)
             if press:
                 press(document, pdf)
             rendered.fonts = pdf_fonts(pdf)
