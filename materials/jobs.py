@@ -54,7 +54,8 @@ class ProductFormat:
         """The product whose layout this one is derived from."""
         if not self.base_template:
             return None
-        return next(fmt for fmt in PRODUCT_FORMATS if fmt.template == self.base_template and not fmt.base_template)
+        return next(fmt for fmt in PRODUCT_FORMATS
+                    if fmt.template == self.base_template and fmt.variant == self.variant and not fmt.base_template)
 
 
 def _press_poster(size: str, width: float, height: float, min_text_pt: float) -> ProductFormat:
@@ -72,9 +73,13 @@ PRODUCT_FORMATS: tuple[ProductFormat, ...] = (
     _press_poster("a3", 297, 420, 20),
     _press_poster("a4", 210, 297, 14),
     # ISO/IEC 7810 ID-1: page 1 the front, page 2 the back. Laid out with 3 mm
-    # of bleed: the office file is cropped at the trim, the sheet keeps some.
+    # of bleed: the office file is cropped at the trim, the print shop's keeps it,
+    # the sheet some of it.
     ProductFormat("wallet-card", "wallet-card", "id-1", "Wallet card", "wallet-card/wallet-card.html",
                   "wallet-card/wallet-card.css", 85.60, 53.98, 2, 2, 7),
+    ProductFormat("wallet-card-press", "wallet-card", "id-1", "Wallet card, for a print shop",
+                  "wallet-card/wallet-card.html", "wallet-card/wallet-card-press.css", 85.60, 53.98, 2, 2, 7,
+                  variant="press", bleed_mm=PRESS_BLEED_MM, pdf_standard="PDF/X-4"),
     # Ten cards to cut from A4: page 1 the fronts, page 2 the backs, for long-edge duplex.
     ProductFormat("wallet-cards-sheet-a4", "wallet-card", "sheet-a4", "Wallet cards, sheet of ten",
                   "wallet-card/wallet-cards-sheet.html", "wallet-card/wallet-cards-sheet.css",
