@@ -258,6 +258,18 @@ def full_build(tmp_path_factory) -> Build:
 
 
 @pytest.fixture(scope="session")
+def cards_build(request, tmp_path_factory) -> Build:
+    """Every venue's wallet cards (office, press, sheet): the full build's when
+    the session makes one anyway, else `build --product wallet-card` alone."""
+    if any("full_build" in item.fixturenames for item in request.session.items):
+        return request.getfixturevalue("full_build")
+    out = tmp_path_factory.mktemp("cards-build") / "out"
+    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--product", "wallet-card")
+    assert result.exit_code == 0, result.stderr
+    return Build(out, result)
+
+
+@pytest.fixture(scope="session")
 def hotels_build(tmp_path_factory):
     """`build --venue hotels --variant VARIANT` into a fresh folder, once per variant
     per session: `hotels_build("press")`."""

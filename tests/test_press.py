@@ -1,12 +1,14 @@
-"""Press files: the posters made for a print shop (variant "press"), read back
-from the real PDFs of the session's full build.
+"""Press files: the posters and the wallet card made for a print shop (variant
+"press"), read back from the real PDFs of the session's full build.
 
 What a print shop needs and these tests check: the page boxes (TrimBox the ISO
 size, 3 mm bleed, a slug for crop marks), PDF/X-4 with a CMYK output intent,
-CMYK colour only, embedded fonts, text inside the 5 mm safe zone, crop marks in
-the slug, the masthead running into the bleed; then the manifest and the
+CMYK colour only, embedded fonts, text inside the safe zone (5 mm on a poster,
+3 mm on a card), crop marks in the slug, the poster's masthead running into the
+bleed (the card's edges: tests/test_wallet_card.py); then the manifest and the
 `--variant` option. Formats come from materials/jobs.py (variant == "press");
-the sizes they must have are written here, from ISO 216 and the press spec.
+the sizes they must have are written here, from ISO 216, ISO/IEC 7810 and the
+press spec.
 """
 
 from __future__ import annotations
@@ -33,13 +35,14 @@ VENUE_IDS = [venue.id for venue in shipped_source().venues]
 PRESS_FILES = [pytest.param(venue_id, fmt.key, id=f"{venue_id}-{fmt.key}")
                for venue_id in VENUE_IDS for fmt in PRESS_FORMATS]
 
-# The press spec, independent of materials/: ISO 216 trimmed sizes (mm) by
-# format, the UK trade's 3 mm bleed, an 8 mm slug for crop marks outside it,
-# and a 5 mm safe zone inside the trim that text must not enter.
-ISO_216_MM = {"a2": (420, 594), "a3": (297, 420), "a4": (210, 297)}
+# The press spec, independent of materials/: trimmed sizes (mm) by format,
+# ISO 216 paper and the ISO/IEC 7810 ID-1 card, the UK trade's 3 mm bleed, an
+# 8 mm slug for crop marks outside it, and a safe zone inside the trim that
+# text must not enter: 5 mm on a poster, 3 mm on a card.
+TRIM_MM = {"a2": (420, 594), "a3": (297, 420), "a4": (210, 297), "id-1": (85.60, 53.98)}
 BLEED_MM = 3.0
 SLUG_MM = 8.0
-SAFE_ZONE_MM = 5.0
+SAFE_ZONE_MM = {"poster": 5.0, "wallet-card": 3.0}
 BOX_TOLERANCE_MM = 0.2
 PRESS_PROFILE = LAYOUTS_DIR / "common" / "FOGRA39-make-materials.icc"
 
@@ -53,17 +56,22 @@ def press_pdf(full_build, venue_id, format_key):
     return full_build.pdf(venue_id, format_key)
 
 
+def press_format(format_key: str):
+    return next(fmt for fmt in PRESS_FORMATS if fmt.key == format_key)
+
+
 def trim_size(format_key: str) -> tuple[float, float]:
-    fmt = next(fmt for fmt in PRESS_FORMATS if fmt.key == format_key)
-    return ISO_216_MM[fmt.format]
+    return TRIM_MM[press_format(format_key).format]
 
 
-def test_press_formats_are_the_iso_sizes():
-    """The parametrisation below is not empty, and every press format is an ISO 216 size."""
+def test_press_formats_are_the_standard_sizes():
+    """The parametrisation below is not empty, and every press format is an
+    ISO 216 or ISO/IEC 7810 size with a safe zone for its kind."""
     assert PRESS_FORMATS, "no press formats in PRODUCT_FORMATS"
     for fmt in PRESS_FORMATS:
-        assert fmt.format in ISO_216_MM, f"{fmt.key}: no ISO 216 size known for {fmt.format!r}"
-        assert (fmt.width_mm, fmt.height_mm) == ISO_216_MM[fmt.format], fmt.key
+        assert fmt.format in TRIM_MM, f"{fmt.key}: no standard size known for {fmt.format!r}"
+        assert (fmt.width_mm, fmt.height_mm) == TRIM_MM[fmt.format], fmt.key
+        assert fmt.kind in SAFE_ZONE_MM, fmt.key
 
 
 # --- page boxes ------------------------------------------------------------------------
@@ -302,7 +310,8 @@ def test_every_font_is_embedded(full_build, venue_id, format_key):
 def test_text_is_inside_the_safe_zone(full_build, venue_id, format_key):
     path = press_pdf(full_build, venue_id, format_key)
     left, bottom, right, top = (value * MM_TO_PT for value in box_mm(pdf_reader(path).pages[0], "/TrimBox"))
-    safe = SAFE_ZONE_MM * MM_TO_PT
+    safe_mm = SAFE_ZONE_MM[press_format(format_key).kind]
+    safe = safe_mm * MM_TO_PT
     document = pdfium.PdfDocument(str(path))
     try:
         text = document[0].get_textpage()
@@ -319,8 +328,8 @@ def test_text_is_inside_the_safe_zone(full_build, venue_id, format_key):
                                f"y {box_bottom * PT_TO_MM:.1f}-{box_top * PT_TO_MM:.1f} mm")
     finally:
         document.close()
-    assert printed > 100, "hardly any text found on the poster"
-    assert outside == [], f"{len(outside)} characters outside the {SAFE_ZONE_MM} mm safe zone: {outside[:10]}"
+    assert printed > 100, "hardly any text found on the first page"
+    assert outside == [], f"{len(outside)} characters outside the {safe_mm} mm safe zone: {outside[:10]}"
 
 
 # --- what the page prints: crop marks and bleed ----------------------------------------------
@@ -391,7 +400,8 @@ def test_crop_marks_in_the_slug(full_build, venue_id, format_key):
                              f"(row, column) {np.argwhere(stray)[:3].tolist()}")
 
 
-@pytest.mark.parametrize("venue_id, format_key", PRESS_FILES)
+@pytest.mark.parametrize("venue_id, format_key",
+                         [param for param in PRESS_FILES if press_format(param.values[1]).kind == "poster"])
 def test_the_masthead_runs_into_the_bleed(full_build, venue_id, format_key):
     page = Rendered(press_pdf(full_build, venue_id, format_key))
     t_left, _, t_right, t_top = page.trim
@@ -423,7 +433,7 @@ def test_manifest_variant_trim_bleed_and_standard(full_build):
         fmt = formats[entry["file"].split("/")[1]]
         header = (full_build.out / entry["file"]).read_bytes()[:8]
         if fmt.variant == "press":
-            expected = {"variant": "press", "trim_mm": list(ISO_216_MM[fmt.format]), "bleed_mm": BLEED_MM,
+            expected = {"variant": "press", "trim_mm": list(TRIM_MM[fmt.format]), "bleed_mm": BLEED_MM,
                         "pdf_standard": "PDF/X-4"}
         else:
             expected = {"variant": "office", "bleed_mm": 0, "pdf_standard": fmt.pdf_standard or "PDF 1.7"}

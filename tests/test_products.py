@@ -27,6 +27,7 @@ SPEC = {
     "poster-a3-press": (297, 420, 1, 1, 3),
     "poster-a4-press": (210, 297, 1, 1, 3),
     "wallet-card": (85.60, 53.98, 2, 2, 0),
+    "wallet-card-press": (85.60, 53.98, 2, 2, 3),
     "wallet-cards-sheet-a4": (210, 297, 2, 2, 0),
     "handout-participant": (210, 297, 3, 40, 0),
     "handout-trainer": (210, 297, 3, 40, 0),
@@ -156,9 +157,10 @@ def test_wallet_card_text(full_build, source, venue_id, format_key):
     assert _missing([venue.name, source.content.headings.possible_signs, *card_signs], front) == []
     assert _missing([EMERGENCY, source.organisation.phone, venue.action(venue.card.action).text,
                      source.content.headings.danger_now], back) == []
-    # each side on its own page
+    # each side on its own page; each says what to do in danger (999)
     assert [sign for sign in card_signs if printed(sign, back)] == []
-    assert not printed(source.content.headings.danger_now, front)
+    assert not printed(source.content.headings.what_to_do, front)
+    assert printed(source.content.headings.danger_now, front) and printed(EMERGENCY, front)
 
 
 def unrepealed_59a(text: str) -> list[str]:
