@@ -159,7 +159,7 @@ def number_lines(back, source) -> dict[str, list[Char]]:
         assert normalise(line_text(line)) == normalise(f"{name} {number}"), (
             f"{name} {number} shares its line: {line_text(line)!r}")
         found[number] = line
-    police = back[line_starting(back, routes["police-non-emergency"].name)]
+    police = back[line_starting(back, routes["police-non-emergency"].short)]
     assert line_text(police).endswith(routes["police-non-emergency"].number)
     found[routes["police-non-emergency"].number] = police
     return found
