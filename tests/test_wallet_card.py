@@ -25,12 +25,13 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
 
-from conftest import PT_TO_MM, box_mm, normalise, pdf_reader, render_page, shipped_source
+from conftest import SOURCE_DIR, PT_TO_MM, box_mm, normalise, pdf_reader, render_page, run_cli, shipped_source
 from test_card_sheet import Box, beyond_the_edge
 
 CARD = "wallet-card"
 PRESS = "wallet-card-press"
 VENUE_IDS = [venue.id for venue in shipped_source().venues]
+AREA = "example-borough"  # its hours, out-of-hours line and QR code fill the back
 
 # The product and the requirements, independent of materials/ and layouts/.
 CARD_MM = (85.60, 53.98)  # ISO/IEC 7810 ID-1
@@ -51,6 +52,7 @@ class Char:
     bottom: float
     start: float    # its advance, from the origin: where the text grid sees it
     end: float
+    baseline: float
     size_pt: float
     colour: tuple   # fill, 0-255 RGB
 
@@ -72,7 +74,7 @@ def characters(path, index: int) -> list[list[Char]]:
                 continue
             if not character.strip():
                 if line and line[-1].text != " ":
-                    line.append(Char(" ", 0, 0, 0, 0, 0, 0, 0, (0, 0, 0)))
+                    line.append(Char(" ", 0, 0, 0, 0, 0, 0, 0, 0, (0, 0, 0)))
                 continue
             left, bottom, right, top = text.get_charbox(number)
             loose_left, _, loose_right, _ = text.get_charbox(number, loose=True)
@@ -81,10 +83,12 @@ def characters(path, index: int) -> list[list[Char]]:
             size = pdfium_c.FPDFText_GetFontSize(text, number) * math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c))
             rgba = [ctypes.c_uint() for _ in range(4)]
             pdfium_c.FPDFText_GetFillColor(text, number, *rgba)
+            origin = [ctypes.c_double() for _ in range(2)]
+            pdfium_c.FPDFText_GetCharOrigin(text, number, *origin)
             line.append(Char(character, (left - trim_left) * PT_TO_MM, (trim_top - top) * PT_TO_MM,
                              (right - trim_left) * PT_TO_MM, (trim_top - bottom) * PT_TO_MM,
-                             (loose_left - trim_left) * PT_TO_MM, (loose_right - trim_left) * PT_TO_MM, size,
-                             tuple(value.value for value in rgba[:3])))
+                             (loose_left - trim_left) * PT_TO_MM, (loose_right - trim_left) * PT_TO_MM,
+                             (trim_top - origin[1].value) * PT_TO_MM, size, tuple(value.value for value in rgba[:3])))
         lines.append(line)
         return [line for line in lines if line]
     finally:
@@ -270,6 +274,45 @@ def test_text_keeps_3_mm_inside_the_trim(cards_build, venue_id, format_key):
                if char.left < SAFE_MM - 0.01 or char.top < SAFE_MM - 0.01
                or char.right > CARD_MM[0] - SAFE_MM + 0.01 or char.bottom > CARD_MM[1] - SAFE_MM + 0.01]
     assert outside == []
+
+
+def overlapping(path) -> list[str]:
+    """Characters set over other lines: two glyphs side by side (their advances
+    overlapping) whose baselines are apart, but by less than 0.9 of the
+    smaller one's size. For Latin script: Arabic script's shaped letters sit
+    off their baseline."""
+    found = []
+    for side in (0, 1):
+        chars = [char for line in characters(path, side) for char in glyphs(line)]
+        start, end = np.array([char.start for char in chars]), np.array([char.end for char in chars])
+        baseline = np.array([char.baseline for char in chars])
+        size_mm = np.array([char.size_pt for char in chars]) * PT_TO_MM
+        beside = (np.minimum(end[:, None], end[None, :]) - np.maximum(start[:, None], start[None, :])) > 0.05
+        apart = np.abs(baseline[:, None] - baseline[None, :])
+        crowded = beside & (apart > 0.3) & (apart < 0.9 * np.minimum(size_mm[:, None], size_mm[None, :]))
+        for first, second in zip(*np.nonzero(np.triu(crowded, k=1))):
+            found.append(f"side {side + 1}: {chars[first].text!r} and {chars[second].text!r}, baselines "
+                         f"{apart[first, second]:.2f} mm apart, at {chars[first].start:.1f} mm across")
+    return found
+
+
+@pytest.fixture(scope="module")
+def area_cards(tmp_path_factory):
+    """The office cards of an area's edition: the fullest backs."""
+    out = tmp_path_factory.mktemp("area-cards") / "out"
+    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--area", AREA, "--product", "wallet-card",
+                     "--variant", "office")
+    assert result.exit_code == 0, result.stderr
+    return out / AREA
+
+
+@pytest.mark.parametrize("venue_id", VENUE_IDS)
+def test_no_text_is_printed_over_other_text(cards_build, area_cards, venue_id):
+    """Preflight measures each fit region's text against its box; this reads the
+    printed characters back, so that text set over text fails whatever the
+    layout did."""
+    for path in (cards_build.pdf(venue_id, CARD), area_cards / venue_id / f"{CARD}.pdf"):
+        assert overlapping(path) == [], path
 
 
 # --- the print shop's card runs into the bleed ---------------------------------------------------
