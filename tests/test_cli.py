@@ -86,17 +86,17 @@ def test_unknown_command_exits_2():
 # --- a small build ------------------------------------------------------------------------
 
 def test_small_build_writes_only_what_was_asked(tmp_path):
-    # the wallet-card product is the card and the sheet of ten to cut out
-    expected = ["hotels/wallet-card.pdf", "hotels/wallet-cards-sheet-a4.pdf"]
+    # the wallet-card product is the card, the sheet of ten to cut out and the print shop's card
+    expected = ["hotels/wallet-card.pdf", "hotels/wallet-card-press.pdf", "hotels/wallet-cards-sheet-a4.pdf"]
     out = tmp_path / "X"
     result = run_cli("build", "--source", SOURCE_DIR, "--out", out, *SMALL_BUILD)
     assert result.exit_code == 0, result.stderr
     assert files_under(out) == {*expected, "manifest.json"}
-    assert [entry["file"] for entry in read_manifest(out)] == expected
+    assert sorted(entry["file"] for entry in read_manifest(out)) == sorted(expected)
     # progress and summary go to stderr; stdout stays clean
     assert result.stdout == ""
     assert all(name in result.stderr for name in expected)
-    assert "Built 2 files" in result.stderr
+    assert "Built 3 files" in result.stderr
 
 
 def test_check_no_render_passes_on_the_shipped_source(source):

@@ -15,8 +15,9 @@ from conftest import LAYOUTS_DIR, SOURCE_DIR, files_under, page_texts, pdf_text,
 from materials.jobs import PRODUCT_FORMATS
 from materials.source import load_source
 
-CARDS = ("--product", "wallet-card")
-CARD_FORMATS = [fmt for fmt in PRODUCT_FORMATS if fmt.kind == "wallet-card"]
+CARDS = ("--product", "wallet-card", "--variant", "office")
+# The office card and its sheet: the press card is the same layout.
+CARD_FORMATS = [fmt for fmt in PRODUCT_FORMATS if fmt.kind == "wallet-card" and fmt.variant == "office"]
 
 
 def write_override(layouts: Path, product: str, venue_id: str, body: str) -> Path:
@@ -28,8 +29,10 @@ def write_override(layouts: Path, product: str, venue_id: str, body: str) -> Pat
 
 
 def card_front_override(front_html: str) -> str:
-    return ('{% extends "wallet-card/wallet-card.html" %}'
-            f'{{% block front %}}<section class="side front">{front_html}</section>{{% endblock %}}')
+    """A venue's own card front, a fixed-size region (data-fit) as the card's is."""
+    return ('{% extends "wallet-card/wallet-card.html" %}{% block front %}'
+            '<section class="side front" data-fit="card-side" data-fit-min="1">'
+            f'<h1>{{{{ venue.name }}}}</h1>{front_html}</section>{{% endblock %}}')
 
 
 def append_css(layouts: Path, css: str, stylesheet: str = "wallet-card/wallet-card.css") -> None:
@@ -62,12 +65,12 @@ def test_a_failing_job_keeps_its_earlier_file_and_the_others_are_built(tmp_path,
     before = {name: (out / name).read_bytes() for name in files}
     inodes = {name: (out / name).stat().st_ino for name in files}
 
-    # hotels' card front overflows its fixed-size card onto extra pages
+    # hotels' card front overflows its fixed-size card
     write_override(layouts_copy, "wallet-card", "hotels", card_front_override("<p>long text</p>" * 40))
     result = build_cards(out, *venues, layouts=layouts_copy)
 
     assert result.exit_code == 1
-    assert re.search(r"hotels/wallet-card\.pdf: overset: has ([3-9]|\d\d+) pages, must have 2", result.stderr), result.stderr
+    assert re.search(r"hotels/wallet-card\.pdf: overset: region \"card-side\" needs \d+\.\d mm, has 5\d\.\d mm", result.stderr), result.stderr
     problems = [line for line in result.stderr.splitlines() if "FAILED" in line or line.strip().startswith("error:")]
     failed = {name for name in files if any(f"{name}:" in line or line.endswith(f"FAILED {name}") for line in problems)}
     assert "hotels/wallet-card.pdf" in failed
@@ -104,8 +107,8 @@ def test_a_sheet_slot_of_another_size_than_the_card_is_a_layout_error(tmp_path, 
     out = tmp_path / "out"
     result = build_cards(out, "hotels", layouts=layouts_copy)
     assert result.exit_code == 1
-    assert ("hotels/wallet-cards-sheet-a4.pdf: layout error: a slot on sheet page 1 is 80.00 mm wide, "
-            "its card page 85.60 mm") in result.stderr, result.stderr
+    assert ("hotels/wallet-cards-sheet-a4.pdf: layout error: a slot on sheet page 1 (80.00 x 57.18 mm) is not its "
+            "card page (85.60 x 53.98 mm) with the same bleed on every side") in result.stderr, result.stderr
     assert (out / "hotels" / "wallet-card.pdf").is_file()
     assert not (out / "hotels" / "wallet-cards-sheet-a4.pdf").exists()
 
@@ -119,10 +122,10 @@ def test_check_reports_a_failing_job_without_writing(source_copy, tmp_path, layo
     before = files_under(tmp_path)
     result = run_cli("check", "--source", "source", "--layouts", layouts_copy)
     assert result.exit_code == 1
-    assert re.search(r"hotels/wallet-card\.pdf: overset: has \d+ pages, must have 2", result.stderr), result.stderr
+    assert re.search(r"hotels/wallet-card\.pdf: overset: region \"card-side\" needs \d+\.\d mm, has 5\d\.\d mm", result.stderr), result.stderr
     # the card fails, and only hotels' card files can (whether the sheet does: see the test above)
     errors = [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("error: ")]
-    card_files = tuple(f"error: hotels/{fmt.filename}:" for fmt in CARD_FORMATS)
+    card_files = tuple(f"error: hotels/{fmt.filename}:" for fmt in PRODUCT_FORMATS if fmt.kind == "wallet-card")
     assert errors and all(line.startswith(card_files) for line in errors), errors
     failing = {line.split(":")[1].strip() for line in errors}
     assert f"{len(failing)} of {len(PRODUCT_FORMATS)} files would fail" in result.stderr
@@ -219,7 +222,7 @@ def test_a_css_warning_fails_the_job(tmp_path, layouts_copy):
 
 
 @pytest.mark.parametrize("css, complaint", [
-    (".caveat { font-size: 4pt; }", r"legibility: p\.caveat \".*\" is 4\.0 pt, below the 6\.5 pt minimum"),
+    (".caveat { font-size: 4pt; }", r"legibility: p\.caveat \".*\" is 4\.0 pt, below the 7 pt minimum"),
     ("@page { size: 90mm 55mm; }", r"page 1 measures 90\.00 x 55\.00 mm"),
 ], ids=["text-too-small", "wrong-page-size"])
 def test_preflight_refuses_a_card_that_breaks_the_product_rules(tmp_path, layouts_copy, css, complaint):
@@ -261,7 +264,8 @@ def test_an_eleventh_venue_needs_only_a_yaml_file(source_copy, tmp_path):
     assert result.exit_code == 0, result.stderr
     posters = ("poster-a3", "poster-a4", "poster-a2-press", "poster-a3-press", "poster-a4-press")
     assert files_under(out) == {*(f"libraries/{name}.pdf" for name in posters), "libraries/wallet-card.pdf",
-                                "libraries/wallet-cards-sheet-a4.pdf", "manifest.json"}
+                                "libraries/wallet-card-press.pdf", "libraries/wallet-cards-sheet-a4.pdf",
+                                "manifest.json"}
     for name in posters:
         poster = out / "libraries" / f"{name}.pdf"
         assert "Libraries" in PdfReader(poster).metadata.title
@@ -383,7 +387,7 @@ def test_a_kept_pool_replaces_a_worker_that_died(tmp_path, monkeypatch, source, 
     from materials.workers import RenderPool, WorkerInputs
 
     kill_the_worker_making(monkeypatch, tmp_path, "parks/wallet-card.pdf")
-    jobs = plan_jobs(source, Selection(venues=("parks", "hotels"), products=("wallet-card",)))
+    jobs = plan_jobs(source, Selection(venues=("parks", "hotels"), products=("wallet-card",), variants=("office",)))
     inputs = WorkerInputs("source", pickle.dumps(source), LAYOUTS_DIR, "layouts")
     with RenderPool(2) as pool:
         pool.start()
@@ -411,7 +415,7 @@ def test_a_kept_pool_after_a_build_stopped_part_way_or_a_worker_killed_while_idl
 
     inputs = WorkerInputs("source", pickle.dumps(source), LAYOUTS_DIR, "layouts")
     posters = plan_jobs(source, Selection(venues=("parks",), products=("poster",)))
-    cards = plan_jobs(source, Selection(venues=("hotels",), products=("wallet-card",)))
+    cards = plan_jobs(source, Selection(venues=("hotels",), products=("wallet-card",), variants=("office",)))
     with RenderPool(2) as pool:
         pool.start()
         stopped = pool.render(posters, inputs, thumbnails=False)

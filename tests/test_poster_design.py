@@ -1,7 +1,8 @@
 """The poster as a passer-by meets it, measured on the real PDFs: no band of
 it left empty, in every language; pictograms drawn for the venue and beside
-every sign; a two-line headline; no word alone on a last line; a write-in
-field big enough for a handwritten number."""
+every sign (and the venue's on the wallet card); a two-line headline; no
+word alone on a last line; a write-in field big enough for a handwritten
+number; the sender's logo."""
 
 from __future__ import annotations
 
@@ -125,6 +126,20 @@ def test_every_poster_tags_a_pictogram_for_its_venue_and_each_sign(full_build, s
         alts = _figure_alts(PdfReader(full_build.pdf(venue.id, fmt)))
         signs = [venue.sign(sign_id, source.content).text for sign_id in venue.poster.signs]
         assert alts == [venue.name, *signs], venue.id
+
+
+def test_the_card_front_carries_the_venue_pictogram(full_build, source):
+    """On the venue colour at the start of the card's header: tagged with the
+    venue's name, and drawn in white on the accent."""
+    for venue in source.venues:
+        path = full_build.pdf(venue.id, "wallet-card")
+        assert _figure_alts(PdfReader(path)) == [venue.name], venue.id
+        pixels, _ = render_page(path, 0, 300)
+        height, width = pixels.shape[1:]
+        # the header's start (a fifth across, under a fifth down): the pictogram's white on the accent
+        corner = pixels[:, : round(height * 0.18), : width // 5]
+        assert colour_mask(corner, "#FFFFFF", 10).mean() > 0.11, venue.id  # a name alone: 0.07
+        assert colour_mask(corner, venue.accent, 30).mean() > 0.3, venue.id
 
 
 def _sign_starts(path, signs: list[str]) -> list[tuple[float, float, float]]:
