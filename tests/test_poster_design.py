@@ -7,6 +7,7 @@ number; the sender's logo."""
 from __future__ import annotations
 
 import ctypes
+import re
 
 import numpy as np
 import pypdfium2 as pdfium
@@ -137,17 +138,20 @@ def test_every_poster_tags_a_pictogram_for_its_venue_and_each_sign(full_build, s
 
 
 def test_the_card_front_carries_the_venue_pictogram(full_build, source):
-    """On the venue colour at the start of the card's header: tagged with the
-    venue's name, and drawn in white on the accent."""
+    """At the start of the card's header: tagged with the venue's name, and
+    drawn in white on the venue colour before the name, which it pushes in."""
     for venue in source.venues:
         path = full_build.pdf(venue.id, "wallet-card")
         assert _figure_alts(PdfReader(path)) == [venue.name], venue.id
-        pixels, _ = render_page(path, 0, 300)
-        height, width = pixels.shape[1:]
-        # the header's start (a fifth across, under a fifth down): the pictogram's white on the accent
-        corner = pixels[:, : round(height * 0.18), : width // 5]
-        assert colour_mask(corner, "#FFFFFF", 10).mean() > 0.11, venue.id  # a name alone: 0.07
-        assert colour_mask(corner, venue.accent, 30).mean() > 0.3, venue.id
+        [(left, top, size)] = _sign_starts(path, [venue.name])
+        assert left * PT_TO_MM > 9, f"{venue.id}: the name starts {left * PT_TO_MM:.1f} mm in, with no room for it"
+        dpi = 300
+        pixels, _ = render_page(path, 0, dpi)
+        scale = dpi / 72
+        # from 1 mm in to 1 mm before the name, across the name's lines: white ink on the accent
+        before_name = pixels[:, : round((top + 2 * size) * scale), round(2.8 * scale): round((left - 2.8) * scale)]
+        assert colour_mask(before_name, "#FFFFFF", 10).mean() > 0.05, venue.id  # none without it
+        assert colour_mask(before_name, venue.accent, 30).mean() > 0.3, venue.id
 
 
 def _sign_starts(path, signs: list[str]) -> list[tuple[float, float, float]]:
@@ -218,6 +222,27 @@ def test_the_english_headline_is_two_lines_at_full_size(full_build, source, fmt)
         assert "headline" not in entries[f"{venue.id}/{fmt}.pdf"]["fit_scales"], f"{venue.id}: headline shrunk to fit"
         lines = _baselines(full_build.pdf(venue.id, fmt), venue.headline)
         assert len(lines) <= 2, f"{venue.id}: the headline takes {len(lines)} lines"
+
+
+def _number_sizes(path, number: str) -> list[float]:
+    """The type size (pt) of each place `number` is printed on page 1."""
+    document = pdfium.PdfDocument(str(path))
+    try:
+        text_page = document[0].get_textpage()
+        text = "".join(text_page.get_text_range(index, 1) for index in range(text_page.count_chars()))
+        return [round(pdfium_c.FPDFText_GetFontSize(text_page, match.start()), 1)
+                for match in re.finditer(rf"(?<!\d){number}(?!\d)", text)]
+    finally:
+        document.close()
+
+
+@pytest.mark.parametrize("fmt", POSTER_FORMATS)
+def test_the_everyday_route_is_as_big_as_999(full_build, source, fmt):
+    """101 (with the codeword) weighs as much as 999: the same size, the biggest on the poster."""
+    for venue in source.venues:
+        path = full_build.pdf(venue.id, fmt)
+        emergency, everyday = _number_sizes(path, "999"), _number_sizes(path, "101")
+        assert emergency and everyday and max(emergency) == max(everyday), (venue.id, emergency, everyday)
 
 
 def test_a_word_alone_on_a_last_line_is_reported(layouts_copy, source_copy, tmp_path):
