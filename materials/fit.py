@@ -37,8 +37,9 @@ def fit(renderer: Renderer, job: Job) -> tuple[Rendered, dict[str, float], list[
     smallest text to the product's minimum size. Regions that may not shrink
     (`data-fit-min="1"`) are only checked, once the others have been fitted.
     Then a region that fits with room to spare and may grow (`data-fit-max`)
-    is enlarged, by bisection, to the largest scale that still fits: a short
-    list of signs is set larger instead of leaving a band of the poster empty.
+    is enlarged to about the largest scale that still fits (see `_grow`): a
+    short list of signs is set larger instead of leaving a band of the poster
+    empty. The final layout has its lists set in columns spaced to end level.
     A job fitted before in this process (a card, then its sheet) is laid out
     once with the fit found, and has the same problems. Returns the final
     layout, the scales applied and, for each region that cannot fit, a problem

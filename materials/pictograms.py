@@ -32,8 +32,8 @@ def pictogram_path(name: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _names() -> tuple[str, ...]:
-    return tuple(name.lower().replace("_", "-") for name in dir(material_design_icons_pack)
-                 if name.isupper() and pictogram_path(name.lower().replace("_", "-")))
+    slugs = (name.lower().replace("_", "-") for name in dir(material_design_icons_pack) if name.isupper())
+    return tuple(slug for slug in slugs if pictogram_path(slug))
 
 
 def similar_pictograms(name: str) -> list[str]:

@@ -182,6 +182,9 @@ class Renderer:
         else:
             contact = source.organisation.local_contact
             local = LocalReporting(contact.name, contact.number)
+        # The sender's logos, the organisation's and an area's council's, each
+        # with its owner's name for its alt text.
+        logos = [(source.organisation.logo, source.organisation.name), *([(area.logo, area.council)] if area else [])]
         return {
             "language": translation.language,
             # On every page of a file that must not be handed out, in English for
@@ -189,13 +192,8 @@ class Renderer:
             # when the translation gives it) and a fictional example area.
             "distribution_notice": self._distribution_notice(translation, area),
             "local": local,
-            # The sender's logos, the organisation's and an area's council's:
-            # office files and handouts only, since a press file is CMYK
-            # only and a logo's colours are its own.
-            "logos": [] if product.variant == "press" else
-                     [(logo, owner) for logo, owner in ((source.organisation.logo, source.organisation.name),
-                                                        (area.logo if area else None, area.council if area else ""))
-                      if logo],
+            # Not in a press file: it is CMYK only, and a logo's colours are its own.
+            "logos": [] if product.variant == "press" else [(logo, owner) for logo, owner in logos if logo],
             "content": content,
             "headings": content.headings,
             "organisation": source.organisation,

@@ -113,7 +113,8 @@ def load_source(source_dir: Path, files: dict[Path, bytes] | None = None) -> Sou
                          ("workshop",): workshop_file,
                          **{("venues", venue.id): loaded for loaded, venue in venue_files},
                          **{("areas", area.id): loaded for loaded, area in area_files}}
-    problems = check_quotes(source_wording(source), loaded_by_section)
+    wording = source_wording(source)
+    problems = check_quotes(wording, loaded_by_section)
     named = [(organisation_file, ("logo",), organisation.logo),
              *((loaded, ("logo",), area.logo) for loaded, area in area_files)]
     for loaded, path, name in named:
@@ -124,7 +125,7 @@ def load_source(source_dir: Path, files: dict[Path, bytes] | None = None) -> Sou
             else:
                 source.logos[name] = logo
     # Translations are checked against the valid English source they translate.
-    source.translations, found = load_translations(source_dir, source, read)
+    source.translations, found = load_translations(source_dir, source, wording, read)
     if problems or found:
         raise SourceError(problems + found)
     return source

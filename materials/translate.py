@@ -309,12 +309,13 @@ def pseudo_translation(tag: str, english: Source, wording: dict[TextKey, Wording
     return Translation(language, translated)
 
 
-def load_translations(source_dir: Path, english: Source, read) -> tuple[dict[str, Translation], list[SourceProblem]]:
-    """Every translation in `source_dir/translations/`, checked against the English.
-    `read` loads a YAML file and records its syntax problems."""
+def load_translations(source_dir: Path, english: Source, wording: dict[TextKey, Wording],
+                      read) -> tuple[dict[str, Translation], list[SourceProblem]]:
+    """Every translation in `source_dir/translations/`, checked against the
+    English and its wording (`source_wording`). `read` loads a YAML file and
+    records its syntax problems."""
     translations: dict[str, Translation] = {}
     problems: list[SourceProblem] = []
-    wording = source_wording(english)
     for path in sorted((source_dir / "translations").glob("*.yaml")):
         loaded = read(path)
         if loaded is None:
