@@ -27,10 +27,13 @@ from .preflight import PdfFont, column_splits, pdf_fonts
 from .pictograms import pictogram_svg
 from .press import PRESS_PROFILE, crop_to_bleed, device_cmyk, forget_profiles, press_finisher
 from .qr import address_parts, printed_address, qr_svg
+from .tagging import make_accessible
+from .text_layer import install_text_mapping
 from .text import long_date, no_widow
 from .translate import edition
 
 WEASYPRINT_LOGGER = logging.getLogger("weasyprint")
+install_text_mapping()
 FONT_SUFFIXES = {".ttf", ".otf", ".woff", ".woff2"}
 
 
@@ -90,6 +93,21 @@ class Rendered:
     fit_css: str = ""  # the fit declarations it was laid out with
     fit_scales: dict[str, float] = field(default_factory=dict)  # the scales they declare
     fonts: list[PdfFont] = field(default_factory=list)  # the PDF's fonts, once written
+
+
+def link_headings(root) -> dict[str, str]:
+    """Each element with an id -> what a link to it is described by: the first
+    heading inside it, else its own text."""
+    found = {}
+    for element in root.iter():
+        anchor = element.get("id")
+        if anchor:
+            heading = next((child for child in element.iter() if child.tag in HEADINGS), element)
+            found[anchor] = " ".join("".join(heading.itertext()).split())
+    return found
+
+
+HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 
 
 class Renderer:
@@ -254,7 +272,8 @@ class Renderer:
                 press(document, pdf)
             rendered.fonts = pdf_fonts(pdf)
         with _source_date(self.source.content.reviewed):
-            return rendered.document.write_pdf(finisher=finish, **options)
+            pdf = rendered.document.write_pdf(finisher=finish, **options)
+        return make_accessible(pdf, link_headings(rendered.html_root))
 
     def write_imposed_pdf(self, frame: Rendered, imposed: Rendered) -> bytes:
         """The PDF of a sheet: the frame's pages, with the imposed product's
