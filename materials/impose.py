@@ -11,9 +11,8 @@ card is laid out with more bleed than that (its print-shop file keeps 3 mm),
 and what lies past the slot is clipped off.
 
 In the PDF each card page becomes a form XObject, drawn once per slot: the
-sheet is the card's own vector pages, not a picture of them. The sheet is not
-tagged for accessibility: it is a print imposition, and the card's own file is
-the accessible one.
+sheet is the card's own vector pages, not a picture of them. Tagged, each
+sheet page reads as one copy of its card side (tagging.tag_imposed_sheet).
 """
 
 from __future__ import annotations
@@ -72,6 +71,24 @@ def slots(frame_document, product_pages) -> list[Slot]:
     return found
 
 
+def form_name(product_page: int) -> str:
+    """The resource name of the form that draws a product's page (0-based)."""
+    return f"ImposedPage{product_page + 1}"
+
+
+def page_text(page) -> str:
+    """The text a laid-out page prints, in layout order, one space between runs."""
+    runs = []
+
+    def walk(box):
+        if isinstance(getattr(box, "text", None), str):
+            runs.append(box.text)
+        for child in getattr(box, "children", ()):
+            walk(child)
+    walk(page._page_box)
+    return " ".join(" ".join(runs).split())
+
+
 def _object(pdf: pydyf.PDF, reference: bytes):
     return pdf.objects[int(reference.split()[0])]
 
@@ -94,7 +111,7 @@ def impose(pdf: pydyf.PDF, frame_pages: int, placed: list[Slot], page_heights_px
         form = _object(pdf, page["Contents"])
         form.extra.update({"Type": "/XObject", "Subtype": "/Form", "BBox": page["MediaBox"],
                            "Resources": resources})
-        forms.append((f"ImposedPage{index + 1}", form))
+        forms.append((form_name(index), form))
         page.clear()  # unreferenced once out of the page tree: an empty dictionary
     shared = _object(pdf, resources)  # every WeasyPrint page shares one resource dictionary
     for name, form in forms:

@@ -65,10 +65,12 @@ def _press_poster(size: str, width: float, height: float, min_text_pt: float) ->
 
 
 PRODUCT_FORMATS: tuple[ProductFormat, ...] = (
+    # Office files are PDF/UA-1 (tagged, with language, title and reading order);
+    # press files PDF/X-4, for a print shop's workflow.
     ProductFormat("poster-a3", "poster", "a3", "Poster, A3", "poster/poster.html", "poster/poster-a3.css",
-                  297, 420, 1, 1, 20),
+                  297, 420, 1, 1, 20, pdf_standard="PDF/UA-1"),
     ProductFormat("poster-a4", "poster", "a4", "Poster, A4", "poster/poster.html", "poster/poster-a4.css",
-                  210, 297, 1, 1, 14),
+                  210, 297, 1, 1, 14, pdf_standard="PDF/UA-1"),
     _press_poster("a2", 420, 594, 28),
     _press_poster("a3", 297, 420, 20),
     _press_poster("a4", 210, 297, 14),
@@ -76,14 +78,14 @@ PRODUCT_FORMATS: tuple[ProductFormat, ...] = (
     # of bleed: the office file is cropped at the trim, the print shop's keeps it,
     # the sheet some of it.
     ProductFormat("wallet-card", "wallet-card", "id-1", "Wallet card", "wallet-card/wallet-card.html",
-                  "wallet-card/wallet-card.css", 85.60, 53.98, 2, 2, 7),
+                  "wallet-card/wallet-card.css", 85.60, 53.98, 2, 2, 7, pdf_standard="PDF/UA-1"),
     ProductFormat("wallet-card-press", "wallet-card", "id-1", "Wallet card, for a print shop",
                   "wallet-card/wallet-card.html", "wallet-card/wallet-card-press.css", 85.60, 53.98, 2, 2, 7,
                   variant="press", bleed_mm=PRESS_BLEED_MM, pdf_standard="PDF/X-4"),
     # Ten cards to cut from A4: page 1 the fronts, page 2 the backs, for long-edge duplex.
     ProductFormat("wallet-cards-sheet-a4", "wallet-card", "sheet-a4", "Wallet cards, sheet of ten",
                   "wallet-card/wallet-cards-sheet.html", "wallet-card/wallet-cards-sheet.css",
-                  210, 297, 2, 2, 7, base_template="wallet-card/wallet-card.html"),
+                  210, 297, 2, 2, 7, pdf_standard="PDF/UA-1", base_template="wallet-card/wallet-card.html"),
     # Workshop handouts, one layout in two editions; accessible: tagged, with
     # language, title and headings in order (PDF/UA-1).
     ProductFormat("handout-participant", "handout", "a4", "Participant handout", "handout/handout.html",

@@ -17,6 +17,8 @@ is overset, whatever the stylesheet says.
 from __future__ import annotations
 
 import itertools
+import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from fontTools.ttLib import TTFont
 from weasyprint.formatting_structure import boxes
 
 from .colour import MIN_CONTRAST, contrast_ratio
+from .errors import RenderError
 from .jobs import ProductFormat
 
 PX_TO_MM = 25.4 / 96
@@ -440,6 +443,48 @@ def pdf_fonts(pdf: pydyf.PDF) -> list[PdfFont]:
         name = base.lstrip("/").split("+", 1)[-1]  # drop the subset tag, e.g. ABCDEF+
         fonts.append(PdfFont(name, any(key in descriptor for key in ("FontFile", "FontFile2", "FontFile3"))))
     return fonts
+
+
+def pdf_ua_failures(pdf: bytes) -> list[str]:
+    """The rules of PDF/UA-1 a PDF fails, by page-validation (the veraPDF
+    rules, in Rust), each as "rule id: message". The validator runs in a
+    forked child process: it starts threads, and a process that has them
+    cannot safely fork again, as a build's rendering processes, `watch` and
+    the tests do (the forked process waits for ever on a lock its parent's
+    threads held)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's exit status says what happened
+        status = 1
+        try:
+            os.close(read)
+            import page
+
+            found = page.validate_pdf_bytes(pdf, profile="ua1")
+            with os.fdopen(write, "w", encoding="utf-8") as pipe:
+                json.dump([f"{failure.rule_id}: {failure.message}" for failure in found.failures], pipe)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    with os.fdopen(read, encoding="utf-8") as pipe:
+        answer = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if status or not answer:
+        raise RenderError("the PDF/UA-1 validator (page-validation) stopped without an answer")
+    return json.loads(answer)
+
+
+def check_standard(pdf: bytes, product: ProductFormat, report: PreflightReport) -> None:
+    """A file is said to be PDF/UA-1 (its XMP, the manifest, the catalogue)
+    only if an independent validator passes it: page-validation, which runs
+    the veraPDF rules for PDF/UA-1. Our own code writing the metadata proves
+    nothing."""
+    if product.pdf_standard != "PDF/UA-1":
+        return
+    failures = pdf_ua_failures(pdf)
+    if failures:
+        report.problems.append(f"accessibility: not PDF/UA-1 by page-validation's checks ({'; '.join(failures)})")
 
 
 def check_fonts(fonts: list[PdfFont], font_files: set[Path], report: PreflightReport) -> None:

@@ -20,14 +20,14 @@ from weasyprint.text.fonts import FontConfiguration
 
 from .errors import RenderError
 from .fetch import ProjectFetcher
-from .impose import impose, slots
+from .impose import form_name, impose, page_text, slots
 from .jobs import Job, ProductFormat
 from .model import Source
 from .preflight import PdfFont, column_splits, pdf_fonts
 from .pictograms import pictogram_svg
 from .press import PRESS_PROFILE, crop_to_bleed, device_cmyk, forget_profiles, press_finisher
 from .qr import address_parts, printed_address, qr_svg
-from .tagging import make_accessible
+from .tagging import make_accessible, tag_imposed_sheet
 from .text_layer import install_text_mapping
 from .text import long_date, no_widow
 from .translate import edition
@@ -277,8 +277,8 @@ class Renderer:
 
     def write_imposed_pdf(self, frame: Rendered, imposed: Rendered) -> bytes:
         """The PDF of a sheet: the frame's pages, with the imposed product's
-        pages drawn into the slots its layout marks (see impose.py). Untagged:
-        the imposed product's own file is the accessible one."""
+        pages drawn into the slots its layout marks (see impose.py), tagged as
+        one copy of each side (see tagging.tag_imposed_sheet)."""
         placed = slots(frame.document, imposed.document.pages)
         frame_pages = len(frame.document.pages)
         heights = [page.height for page in frame.document.pages]
@@ -287,8 +287,12 @@ class Renderer:
         def finish(document, pdf) -> None:
             impose(pdf, frame_pages, placed, heights)
             frame.fonts = pdf_fonts(pdf)
+        options = {"pdf_variant": frame.job.product.pdf_standard.lower()} if frame.job.product.pdf_standard else {}
         with _source_date(self.source.content.reviewed):
-            return combined.write_pdf(finisher=finish, pdf_tags=False)
+            pdf = combined.write_pdf(finisher=finish, pdf_tags=True, **options)
+        pages = imposed.document.pages
+        return tag_imposed_sheet(pdf, [form_name(index) for index in range(len(pages))],
+                                 [page_text(page) for page in pages])
 
     def render(self, job: Job, fit_scales: dict[str, float] | None = None) -> Rendered:
         """Lay out one job, with fit regions' text scaled by `fit_scales`

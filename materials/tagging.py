@@ -30,6 +30,8 @@ from pikepdf import Array, Dictionary, Name, Pdf
 # Structure types a list and a list item may hold (ISO 14289-1, 7.6; ISO 32000-1, 14.8.4.3.3).
 LIST_KIDS = {"/L", "/LI", "/Caption"}
 LIST_ITEM_KIDS = {"/Lbl", "/LBody"}
+# Elements that group others without meaning of their own.
+GROUPS = {"/Div", "/NonStruct"}
 # Elements that are there only for what they hold: with nothing in them, they go.
 CONTAINERS = {"/Span", "/NonStruct", "/Div", "/P", "/LBody", "/Lbl", "/Sect", "/Part"}
 
@@ -109,6 +111,19 @@ def _adopt(tree: _Tree, parent, items: list) -> None:
                 owners[item] = parent
 
 
+def _ungrouped(kids: list) -> list:
+    """A list's kids with the groups that only hold items (HTML's <div> round
+    a <dt> and its <dd>) replaced by the items."""
+    found = []
+    for kid in kids:
+        grouped = _kids(kid) if _kind(kid) in GROUPS else []
+        if grouped and all(_kind(item) in LIST_KIDS for item in grouped):
+            found.extend(grouped)
+        else:
+            found.append(kid)
+    return found
+
+
 def _mend_lists(tree: _Tree) -> None:
     """L > LI > (Lbl, LBody): whatever else a list or an item holds goes into
     the LBody of the item it follows (the text and nested list after an
@@ -126,7 +141,7 @@ def _mend_lists(tree: _Tree) -> None:
                 _adopt(tree, body, strays)
         elif kind == "/L":
             kept: list = []
-            for kid in _kids(element):
+            for kid in _ungrouped(_kids(element)):
                 if _kind(kid) == "/LI":
                     kept.append(kid)
                 elif kept and _kind(kept[-1]) == "/LI":
@@ -211,6 +226,84 @@ def make_accessible(pdf_bytes: bytes, headings: dict[str, str]) -> bytes:
         _drop_empty(tree)
         _orphan_content_to_artifacts(tree, document_lang)
         _describe_links(pdf, headings)
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True, compress_streams=True)
+        return out.getvalue()
+
+
+# --- a sheet of imposed cards ------------------------------------------------------------
+
+MARKED_CONTENT_OPERATORS = {"BDC", "BMC", "EMC"}
+
+
+def _unmarked(instructions) -> list:
+    """A content stream's instructions with its marked-content operators taken out."""
+    return [instruction for instruction in instructions if str(instruction.operator) not in MARKED_CONTENT_OPERATORS]
+
+
+def _groups(instructions) -> list[list]:
+    """A content stream's instructions in top-level runs: each q ... Q group
+    one run, whatever lies between groups one run each."""
+    groups: list[list] = []
+    depth = 0
+    for instruction in instructions:
+        operator = str(instruction.operator)
+        if depth == 0 and (operator == "q" or not groups or str(groups[-1][0].operator) == "q"):
+            groups.append([])
+        groups[-1].append(instruction)
+        depth += {"q": 1, "Q": -1}.get(operator, 0)
+    return groups
+
+
+def _draws(group, names: set[str]) -> str | None:
+    """The form of `names` a run of instructions draws, if any."""
+    for instruction in group:
+        if str(instruction.operator) == "Do" and str(instruction.operands[0]) in names:
+            return str(instruction.operands[0])
+    return None
+
+
+def _wrapped(tag, properties, group) -> list:
+    begin = pikepdf.ContentStreamInstruction([tag, properties], pikepdf.Operator("BDC")) if properties is not None \
+        else pikepdf.ContentStreamInstruction([tag], pikepdf.Operator("BMC"))
+    return [begin, *group, pikepdf.ContentStreamInstruction([], pikepdf.Operator("EMC"))]
+
+
+def tag_imposed_sheet(pdf_bytes: bytes, forms: list[str], texts: list[str]) -> bytes:
+    """A sheet of the same card placed many times (impose.py), tagged: on each
+    sheet page the first copy of the card is a Figure whose alternate text is
+    the card side's own text (`texts`, one per form in `forms`, the forms'
+    resource names), and every other copy, the cut marks and the frame are
+    artifacts. A screen reader reads each side once; the card's own file is
+    the one to read it from in full."""
+    with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
+        alt_text = {f"/{name}": text for name, text in zip(forms, texts)}
+        resources = pdf.pages[0].obj.Resources
+        for name in alt_text:
+            form = resources.XObject[name]
+            form.write(pikepdf.unparse_content_stream(_unmarked(pikepdf.parse_content_stream(form))))
+        document = pdf.Root.StructTreeRoot.K[0] if isinstance(pdf.Root.StructTreeRoot.K, Array) \
+            else pdf.Root.StructTreeRoot.K
+        figures, nums = [], Array()
+        for index, page in enumerate(pdf.pages):
+            content, figure = [], None
+            for group in _groups(_unmarked(pikepdf.parse_content_stream(page))):
+                drawn = _draws(group, set(alt_text))
+                if drawn and figure is None:
+                    figure = pdf.make_indirect(Dictionary(
+                        Type=Name.StructElem, S=Name.Figure, P=document, Pg=page.obj, K=0,
+                        Alt=pikepdf.String(alt_text[drawn])))
+                    content += _wrapped(Name.Figure, Dictionary(MCID=0), group)
+                else:
+                    content += _wrapped(Name.Artifact, None, group)
+            page.Contents = pdf.make_stream(pikepdf.unparse_content_stream(content))
+            page.obj.StructParents = index
+            nums.extend([index, Array([figure] if figure is not None else [])])
+            if figure is not None:
+                figures.append(figure)
+        document.K = Array(figures)
+        pdf.Root.StructTreeRoot.ParentTree = pdf.make_indirect(Dictionary(Nums=nums))
+        pdf.Root.StructTreeRoot.ParentTreeNextKey = len(pdf.pages)
         out = io.BytesIO()
         pdf.save(out, deterministic_id=True, compress_streams=True)
         return out.getvalue()

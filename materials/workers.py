@@ -94,7 +94,7 @@ def make_pdf(renderer: Renderer, job: Job, thumbnail: bool = False) -> JobResult
     the catalogue's picture of it. A product derived from another (the card
     sheet) is the other's pages, fitted and checked as themselves, imposed on
     its own layout's sheets. Never raises for a job's own problem."""
-    from .preflight import check_fonts, check_glyphs, check_imposition, check_layout
+    from .preflight import check_fonts, check_glyphs, check_imposition, check_layout, check_standard
 
     started = time.perf_counter()
     base = job.product.base_format
@@ -118,6 +118,7 @@ def make_pdf(renderer: Renderer, job: Job, thumbnail: bool = False) -> JobResult
             pdf = renderer.write_pdf(rendered)
             fonts = rendered.fonts
         check_fonts(fonts, renderer.font_files(), report)
+        check_standard(pdf, job.product, report)
     except RenderError as error:
         return JobResult(job, time.perf_counter() - started, problems=[str(error)])
     except Exception as error:  # noqa: BLE001 - a layout that crashes WeasyPrint fails its own job only
