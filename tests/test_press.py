@@ -3,14 +3,15 @@
 
 What a print shop needs and these tests check: the page boxes (TrimBox the ISO
 size, 3 mm bleed, a slug for crop marks), PDF/X-4 with a CMYK output intent,
-no RGB or Lab colour in use, embedded fonts, text inside the safe zone (5 mm
-on a poster, 3 mm on a card), crop marks in the slug, the poster's masthead
-running into the bleed (the card's edges: tests/test_wallet_card.py); then the
-manifest and the `--variant` option. Formats come from materials/jobs.py
-(variant == "press"); the sizes they must have are written here, from ISO 216,
-ISO/IEC 7810 and the press spec.
+no RGB or Lab colour in use, the highest ink coverage at most 300% (measured on
+a CMYK rendering by Ghostscript), embedded fonts, text inside the safe zone
+(5 mm on a poster, 3 mm on a card), crop marks in the slug, the poster's
+masthead running into the bleed (the card's edges: tests/test_wallet_card.py);
+then the manifest and the `--variant` option. Formats come from
+materials/jobs.py (variant == "press"); the sizes they must have are written
+here, from ISO 216, ISO/IEC 7810 and the press spec.
 
-The PDF/X-4 items (boxes, output intent, XMP, colour) are checked on every
+The PDF/X-4 items (boxes, output intent, XMP, colour, ink) are checked on every
 press file of the full build and on a translated edition made for an area (the
 press card in Urdu for example-borough: another script, another font, the
 area's QR code), and the checks that read colour are each shown to fail on a
@@ -22,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pypdfium2 as pdfium
 import pytest
+from PIL import Image
 from PIL.ImageCms import ImageCmsProfile
 from pypdf.generic import ArrayObject, ContentStream, IndirectObject, StreamObject
 
@@ -481,6 +485,145 @@ def test_the_colour_scan_itself_passes_cmyk_grey_and_an_unused_lab_space(tmp_pat
     scan = colour_scan(pdf_reader(path))
     assert scan.problems == []
     assert scan.cmyk_uses == 2
+
+
+# --- ink: the highest total coverage, on a CMYK rendering --------------------------------------
+
+# The most ink (C + M + Y + K) a press file may put down anywhere: 300%, the
+# usual limit for sheet-fed offset on coated paper (FOGRA39's own is 330%).
+TAC_LIMIT_PERCENT = 300
+# Ghostscript renders each page as 8-bit CMYK at this resolution, without
+# anti-aliasing, so that every pixel holds a colour the file itself paints
+# (or a blend of its colours); one pixel is 0.35 mm, finer than any area of
+# colour on a poster or card.
+INK_DPI = 72
+
+
+@dataclass(frozen=True)
+class Ink:
+    """The highest total ink on one page of a press file, within its bleed box."""
+    page: int
+    total: int                         # C + M + Y + K, each 0-255
+    cmyk: tuple[int, int, int, int]    # the pixel's own values
+    at_mm: tuple[float, float]         # from the bleed box's top-left corner: right, down
+
+    @property
+    def percent(self) -> float:
+        return self.total / 255 * 100
+
+    def __str__(self) -> str:
+        cmyk = " ".join(f"{value / 255 * 100:.0f}" for value in self.cmyk)
+        return (f"page {self.page}: {self.percent:.1f}% (C M Y K {cmyk}) at {self.at_mm[0]:.0f} mm right, "
+                f"{self.at_mm[1]:.0f} mm down from the bleed's top-left corner")
+
+
+def cmyk_rendering(path: Path, workdir: Path, dpi: float = INK_DPI) -> list[np.ndarray]:
+    """Every page of a PDF rendered by Ghostscript, in full (the MediaBox), as
+    8-bit CMYK: one (height, width, 4) array per page. The output intent's
+    profile is the output profile (-dUsePDFX3Profile) and colour management is
+    on (-dUseFastColor=false), so CMYK in the file, device or ICC-based, comes
+    out as the file's own values: test_the_cmyk_rendering_keeps_the_files_own_values."""
+    gs = shutil.which("gs")
+    assert gs, ("Ghostscript (gs) is not installed: the press files' ink coverage cannot be measured. "
+                "`bash .ci/setup` installs it (apt-get install ghostscript)")
+    pattern = workdir / f"{path.stem}-%d.tif"
+    done = subprocess.run([gs, "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=tiff32nc", f"-r{dpi}",
+                           "-dTextAlphaBits=1", "-dGraphicsAlphaBits=1", "-dUsePDFX3Profile", "-dUseFastColor=false",
+                           "-o", str(pattern), str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and not done.stdout.strip() and not done.stderr.strip(), (
+        f"Ghostscript could not render {path.name} (exit status {done.returncode}): {done.stdout}{done.stderr}")
+    pages = []
+    for number, page in enumerate(pdf_reader(path).pages, 1):
+        with Image.open(str(pattern).replace("%d", str(number))) as image:
+            assert image.mode == "CMYK", f"page {number}: Ghostscript rendered {image.mode}, not CMYK"
+            pixels = np.asarray(image)
+        left, bottom, right, top = (float(value) for value in page.mediabox)
+        assert (abs(pixels.shape[1] - (right - left) * dpi / 72) <= 1
+                and abs(pixels.shape[0] - (top - bottom) * dpi / 72) <= 1), (
+            f"page {number}: the rendering ({pixels.shape[1]} x {pixels.shape[0]} px) is not the MediaBox")
+        pages.append(pixels)
+    assert not os.path.exists(str(pattern).replace("%d", str(len(pages) + 1))), "more pages rendered than the file has"
+    return pages
+
+
+def highest_ink(path: Path, workdir: Path, dpi: float = INK_DPI) -> list[Ink]:
+    """Each page's highest total ink within its bleed box: what is printed and
+    trimmed. The slug outside it holds the crop marks, in registration colour
+    (400%: the marks print on every plate), and is cut off."""
+    found = []
+    scale = dpi / 72
+    for number, (pixels, page) in enumerate(zip(cmyk_rendering(path, workdir, dpi), pdf_reader(path).pages), 1):
+        media_left, _, _, media_top = (value * MM_TO_PT for value in box_mm(page, "/MediaBox"))
+        left, bottom, right, top = (value * MM_TO_PT for value in box_mm(page, "/BleedBox"))
+        # the pixels whose centres lie inside the bleed box
+        rows = slice(int(np.ceil((media_top - top) * scale - 0.5)),
+                     int(np.floor((media_top - bottom) * scale - 0.5)) + 1)
+        columns = slice(int(np.ceil((left - media_left) * scale - 0.5)),
+                        int(np.floor((right - media_left) * scale - 0.5)) + 1)
+        printed = pixels[rows, columns]
+        assert printed.size, f"page {number}: no pixels inside the bleed box"
+        total = printed.astype(np.uint16).sum(axis=2)
+        row, column = np.unravel_index(int(total.argmax()), total.shape)
+        found.append(Ink(number, int(total[row, column]), tuple(int(value) for value in printed[row, column]),
+                         ((column + 0.5) / scale * PT_TO_MM, (row + 0.5) / scale * PT_TO_MM)))
+    return found
+
+
+def assert_ink_within_limit(inks: list[Ink]) -> None:
+    over = [str(ink) for ink in inks if ink.total > TAC_LIMIT_PERCENT * 255 // 100]
+    assert not over, f"more than {TAC_LIMIT_PERCENT}% ink: {'; '.join(over)}"
+
+
+@pytest.mark.parametrize("pdfx_file", PDFX_FILES, indirect=True)
+def test_highest_ink_coverage_is_at_most_300_percent(pdfx_file, tmp_path):
+    inks = highest_ink(pdfx_file.path, tmp_path)
+    assert len(inks) == pdfx_file.fmt.max_pages
+    assert all(ink.total > 0 for ink in inks), f"a page prints no ink at all: {[str(ink) for ink in inks]}"
+    assert_ink_within_limit(inks)
+
+
+# A small PDF/X-like file: the shipped profile as the output intent and as an
+# ICC-based CMYK space, and fills of known values.
+INTENT = "/OutputIntents [<< /Type /OutputIntent /S /GTS_PDFX /OutputConditionIdentifier (FOGRA39) " \
+         "/DestOutputProfile 5 0 R >>]"
+CMYK_SPACE = "/ColorSpace << /C [/ICCBased 5 0 R] >>"
+
+
+def ink_test_pdf(content: bytes) -> bytes:
+    return tiny_pdf(content, CMYK_SPACE, catalog=INTENT,
+                    objects=(pdf_stream("/N 4", PRESS_PROFILE.read_bytes()),))
+
+
+def test_the_cmyk_rendering_keeps_the_files_own_values(tmp_path):
+    """What the file says is what is measured: DeviceCMYK and ICC-based CMYK
+    (the output intent's profile) pass through the rendering unconverted."""
+    path = tmp_path / "known.pdf"
+    path.write_bytes(ink_test_pdf(b"0.2 0.4 0.6 0.8 k 40 40 50 50 re f "
+                                  b"/C cs 0.8 0.6 0.4 0.2 sc 110 110 50 50 re f"))
+    page, = cmyk_rendering(path, tmp_path)
+    # PDF y up, pixel rows down: at 72 dpi one point is one pixel, the page 200 pt high
+    assert page[200 - 65, 65].tolist() == [51, 102, 153, 204]   # 0.2 0.4 0.6 0.8 x 255
+    assert page[200 - 135, 135].tolist() == [204, 153, 102, 51]  # 0.8 0.6 0.4 0.2 x 255
+    assert page[10, 10].tolist() == [0, 0, 0, 0]                # unpainted paper: no ink
+
+
+def test_the_ink_measurement_itself_fails_a_400_percent_black_and_ignores_the_slug(tmp_path):
+    """A rich black of 100% each inside the bleed is measured at 400% and
+    fails; the same black in the slug (a crop mark) is not measured."""
+    marks = b"1 1 1 1 k 2 2 10 10 re f 188 188 10 10 re f "
+    path = tmp_path / "marks-only.pdf"
+    path.write_bytes(ink_test_pdf(marks + b"/C cs 0.2 0.4 0.6 0.8 sc 40 40 50 50 re f"))
+    ink, = highest_ink(path, tmp_path)
+    assert (ink.total, ink.cmyk) == (510, (51, 102, 153, 204))  # 200%, the fill inside the bleed
+    assert ink.at_mm == pytest.approx((20 * PT_TO_MM, 90 * PT_TO_MM), abs=0.5)  # its top-left corner
+    assert_ink_within_limit([ink])
+
+    path = tmp_path / "rich-black.pdf"
+    path.write_bytes(ink_test_pdf(marks + b"1 1 1 1 k 100 100 3 3 re f"))
+    ink, = highest_ink(path, tmp_path)
+    assert ink.percent == 400
+    with pytest.raises(AssertionError, match=r"more than 300% ink: page 1: 400\.0% \(C M Y K 100 100 100 100\)"):
+        assert_ink_within_limit([ink])
 
 
 @pytest.mark.parametrize("venue_id, format_key", PRESS_FILES)
