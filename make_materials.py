@@ -22,8 +22,10 @@ import click
 from materials.errors import MaterialsError, SourceError, display_path
 from materials.jobs import PRODUCT_FORMATS, PRODUCT_KINDS, VARIANTS, Job, Selection, Session
 from materials.pipeline import BuildResult, build as run_build, make_roster_file
+from materials.reviews import due
 from materials.workers import JobResult, RenderPool
 from materials.roster import parse_date, read_roster
+from materials.write import read_manifest
 
 PROJECT_DIR = Path(__file__).resolve().parent
 DEFAULT_LAYOUTS = PROJECT_DIR / "layouts"
@@ -136,6 +138,35 @@ area_option = click.option(
          "write-in space; files go to OUT/ID/<venue>/.")
 
 
+strict_option = click.option(
+    "--strict", is_flag=True,
+    help="For a print run: treat every warning as a failure (exit status 1). Warnings are the items to check "
+         "before printing (an item marked check_before_print, a reviewed: date more than 12 months old; "
+         "`make-materials check --no-render` lists them) and a file's preflight warnings (text shrunk by more "
+         "than 15% to fit, a poster line ending in one short word), also those recorded for files kept "
+         "unchanged. What is written is the same as without it.")
+
+FACTS_README = 'README, "Where the facts come from"'
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def report_reviews(items: list[str], listed: bool) -> None:
+    """The items to check before printing: one line each when `listed`, else a
+    line that counts them and says where the list is."""
+    if listed:
+        for item in items:
+            say(f"warning: {item}")
+    if items and listed:
+        say(f"{plural(len(items), 'item')} to check before printing: see {FACTS_README}.")
+    elif items:
+        them = "them" if len(items) != 1 else "it"
+        say(f"warning: {plural(len(items), 'item')} to check before printing: `make-materials check --no-render` "
+            f"lists {them}, and `build --strict` fails on {them}.")
+
+
 def build_options(command):
     """The options `build` and `watch` share, so that watch builds exactly what
     build would: from where, what, into where, in how many processes."""
@@ -159,9 +190,12 @@ def selection_of(venue_ids: tuple[str, ...], kinds: tuple[str, ...], variants: t
 
 
 def build_and_report(selection: Selection, *, source_dir: Path, layouts_dir: Path, out_dir: Path, workers: int,
-                     force: bool = False, list_unchanged: bool = True, pool: RenderPool | None = None) -> BuildResult:
+                     force: bool = False, list_unchanged: bool = True, list_reviews: bool = False,
+                     pool: RenderPool | None = None) -> BuildResult:
     """Build into `out_dir`, a line per file as it is done (files kept as they
-    were only when `list_unchanged`), then a summary and the files that failed."""
+    were only when `list_unchanged`), then a summary, the files that failed
+    and the items to check before printing (counted, or with `list_reviews`
+    one line each)."""
 
     def progress(number: int, total: int, result: JobResult) -> None:
         if result.skipped:
@@ -190,6 +224,7 @@ def build_and_report(selection: Selection, *, source_dir: Path, layouts_dir: Pat
         say("Failed:")
         for result in outcome.failed:
             say(f"  {result.job.output_path}")
+    report_reviews(due(outcome.reviews), listed=list_reviews)
     return outcome
 
 
@@ -197,9 +232,10 @@ def build_and_report(selection: Selection, *, source_dir: Path, layouts_dir: Pat
 @build_options
 @click.option("--force", is_flag=True,
               help="Rebuild every file, even those whose inputs have not changed since the last build.")
+@strict_option
 def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...],
           kinds: tuple[str, ...], variants: tuple[str, ...], langs: tuple[str, ...], workers: int, force: bool,
-          area_id: str | None) -> None:
+          area_id: str | None, strict: bool) -> None:
     """Render the PDFs into --out, with a manifest.json listing each file and
     a catalogue, index.html, showing them all.
 
@@ -208,12 +244,43 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     changed since the last build into --out is kept as it is (see --force). When a file fails, the others are
     still built, the earlier copy of the failed file stays in place, and the
     command exits with status 1.
+
+    The build ends by counting the facts to check before printing (see
+    `make-materials check`). For a print run, build with --strict: each of
+    them, and each warning about a file, is listed and the exit status is 1.
     """
     require_known_selection(source_dir, venue_ids, langs, area_id)
     outcome = build_and_report(selection_of(venue_ids, kinds, variants, langs, area_id), source_dir=source_dir,
-                               layouts_dir=layouts_dir, out_dir=out_dir, workers=workers, force=force)
+                               layouts_dir=layouts_dir, out_dir=out_dir, workers=workers, force=force,
+                               list_reviews=strict)
     if outcome.failed:
         raise click.ClickException(f"{len(outcome.failed)} file(s) failed; earlier copies of them were kept")
+    if strict:
+        fail_on_warnings(len(due(outcome.reviews)), file_warnings(outcome, out_dir), "not ready to print, though "
+                         "the files were written")
+
+
+def file_warnings(outcome: BuildResult, out_dir: Path | None) -> int:
+    """The warnings of the files made, as reported; and, with `out_dir`, those
+    its manifest recorded for the files kept unchanged, listed here (a build
+    without --strict reported them when it made the files)."""
+    count = sum(len(result.warnings) for result in outcome.results)
+    recorded = read_manifest(out_dir) if out_dir and outcome.skipped else {}
+    kept = [(result.job.output_path, warning) for result in outcome.skipped
+            for warning in recorded.get(result.job.output_path, {}).get("warnings", [])]
+    if kept:
+        say("Warnings recorded for files kept unchanged:")
+        for path, warning in kept:
+            say(f"  warning: {path}: {warning}")
+    return count + len(kept)
+
+
+def fail_on_warnings(items: int, warnings: int, outcome: str) -> None:
+    """--strict: any warning is a failure (exit status 1)."""
+    counted = [plural(items, "item") + " to check before printing"] if items else []
+    counted += [plural(warnings, "warning") + " about the files"] if warnings else []
+    if counted:
+        raise click.ClickException(f"--strict: {' and '.join(counted)}; {outcome}")
 
 
 @cli.command()
@@ -288,14 +355,21 @@ def report_problems(result: JobResult) -> None:
 @area_option
 @click.option("--render/--no-render", default=True, show_default=True,
               help="Also render every file in memory and preflight it (slower).")
+@strict_option
 def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds: tuple[str, ...],
-          variants: tuple[str, ...], langs: tuple[str, ...], area_id: str | None, render: bool) -> None:
+          variants: tuple[str, ...], langs: tuple[str, ...], area_id: str | None, render: bool,
+          strict: bool) -> None:
     """Validate the source and preflight every file in memory, writing nothing.
+
+    Lists every item to check before printing, one warning each, with its file,
+    line and why: an item marked check_before_print, and a reviewed: date more
+    than 12 months old (see README, "Where the facts come from").
 
     Preflight checks each file as it would be printed: page size and count,
     text that does not fit its box (overset), text size, contrast, characters
     missing from the fonts, heading order and fonts. Problems are listed under
-    the file they belong to; the exit status is 1 if any file would fail.
+    the file they belong to; the exit status is 1 if any file would fail, or,
+    with --strict, if anything was warned about.
 
     With --lang, the wording a translation leaves in English is listed (to
     stdout) by its key, e.g. venues.hotels.signs.no-luggage-or-id.text.
@@ -305,10 +379,14 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
     require_known_selection(source_dir, venue_ids, langs, area_id)
     with user_errors():
         source = load_source(source_dir)
+        items = due(source.reviews)
+        report_reviews(items, listed=True)
         for tag in langs:
             list_untranslated(source, tag)
         if not render:
             say(f"The source is valid: {len(source.venues)} venues, {len(source.translations)} translations.")
+            if strict:
+                fail_on_warnings(len(items), 0, "not ready to print")
             return
         outcome = run_build(selection_of(venue_ids, kinds, variants, langs, area_id), source_dir=source_dir,
                             layouts_dir=layouts_dir, out_dir=None)
@@ -319,6 +397,8 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
     if outcome.failed:
         raise click.ClickException(f"{len(outcome.failed)} of {len(outcome.results)} files would fail")
     say(f"All {len(outcome.results)} files pass preflight. Nothing was written.")
+    if strict:
+        fail_on_warnings(len(items), file_warnings(outcome, None), "not ready to print")
 
 
 def list_untranslated(source, tag: str) -> None:

@@ -9,6 +9,7 @@ build the Python values ourselves so that we can
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,7 +109,28 @@ class _Builder:
             return self.loader.construct_object(node, deep=True)
         except (ValueError, TypeError, OverflowError) as error:
             # e.g. `reviewed: 2026-02-30`: YAML reads it as a date that does not exist.
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                raise _Problem(node, path, f"{node.value} is not a date: {_why_not_a_date(node.value)}",
+                               "Write a date that exists, as YYYY-MM-DD") from None
             raise _Problem(node, path, f"cannot be read: {error}", "Check the value, or put it in quotes") from None
+
+
+def _why_not_a_date(text: str) -> str:
+    """Why a value YAML reads as a date is not one, in plain words."""
+    import calendar  # here: only a mistake needs it
+
+    parts = re.match(r"(\d{4})-(\d\d?)-(\d\d?)", text)
+    if not parts:
+        return "it cannot be read as one"
+    year, month, day = (int(part) for part in parts.groups())
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    days = calendar.monthrange(year, month)[1]
+    if day < 1:
+        return f"there is no day {day}"
+    if day > days:
+        return f"{calendar.month_name[month]} {year} has {days} days"
+    return "its time cannot be read"
 
 
 def load_yaml(file: Path, display_path: str, raw: bytes | None = None) -> tuple[LoadedFile | None, list[SourceProblem]]:

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_serializer
 from pydantic_core import PydanticCustomError
 
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -64,6 +64,43 @@ class Item(Strict):
     text: Text
 
 
+def _not_blank(value):
+    # `check_before_print:` with nothing after it is a mark without a reason,
+    # not "no mark": a coordinator could not tell what to check.
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise PydanticCustomError("why_to_check", "is empty")
+    return value
+
+
+# Why an item must be checked before printing, and against which source. Never
+# printed: it is a note to the coordinator, in any wording.
+WhyToCheck = Annotated[str, BeforeValidator(_not_blank), StringConstraints(strip_whitespace=True, max_length=1500)]
+
+
+class Checked(Strict):
+    """An item whose facts a person re-checks before a print run (reviews.py):
+    marked `check_before_print` (why, and against which source), and the date
+    it was last `reviewed`. Both may be left out; neither may be empty."""
+    # Not Optional: a key written with no value is refused, not read as absent.
+    check_before_print: WhyToCheck = None
+    reviewed: dt.date = None
+
+    @model_serializer(mode="wrap")
+    def _leave_out_absent(self, handler):
+        # A translation re-validates the source from its dump (translate.py):
+        # an absent mark or date must stay absent, not become an empty one.
+        data = handler(self)
+        for name in ("check_before_print", "reviewed"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+    @property
+    def label(self) -> str:
+        """What the item is, in the list of items to check."""
+        return self.id
+
+
 # A pictogram's name in the Material Design Icons set (pictograms.py): the
 # source chooses what it shows, the layouts how it looks.
 Pictogram = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=80)]
@@ -82,16 +119,20 @@ class Way(Item):
     title: Text
 
 
-class Law(Item):
+class Law(Item, Checked):
     name: Text
     source: Id
 
+    @property
+    def label(self) -> str:
+        return self.name
 
-class Note(Item):
+
+class Note(Item, Checked):
     source: Id | None = None
 
 
-class Route(Strict):
+class Route(Checked):
     id: Id
     name: Text
     short: Text
@@ -99,8 +140,12 @@ class Route(Strict):
     web: Verbatim | None = None
     note: Text | None = None
 
+    @property
+    def label(self) -> str:
+        return self.short
 
-class Reference(Strict):
+
+class Reference(Checked):
     id: Id
     title: Text
     where: Verbatim | None = None
@@ -304,10 +349,14 @@ WebAddress = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^
                                               max_length=200)]
 
 
-class AreaContact(Strict):
+class AreaContact(Checked):
     name: Text
     number: NationalNumber
     hours: Text | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name
 
 
 class Area(Strict):
@@ -385,6 +434,7 @@ class Source:
         self.translations: dict = {}     # language tag -> translate.Translation
         self.pseudo_editions: dict = {}  # made when first asked for
         self.logos: dict[str, bytes] = {}  # the logo files the source names, by name
+        self.reviews: list = []  # reviews.Review: what a person re-checks before a print run
 
     def venue(self, venue_id: str) -> Venue:
         return next(venue for venue in self.venues if venue.id == venue_id)

@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from .catalogue import thumbnail_path, write_catalogue
+from .errors import display_path
 from .keys import JobKeys
 from .jobs import PRODUCT_FORMATS, Job, Selection, plan_jobs
+from .reviews import Review
 from .workers import JobResult, RenderPool, WorkerInputs, render_all, render_here, require_harfbuzz_subset
 from .write import (BUILD_RECORDS, atomic_write, manifest_entry, output_lock, read_build_record, read_manifest,
                     signals_deferred, write_build_record, write_manifest)
@@ -43,6 +45,9 @@ class BuildResult:
     # The source or layouts changed while the build ran: what it made will be
     # made again by the next build.
     inputs_changed: bool = False
+    # What a person re-checks before a print run (reviews.py): the loaded
+    # source's, or, when nothing had to be built, the last build's record of it.
+    reviews: list[Review] = field(default_factory=list)
 
     @property
     def failed(self) -> list[JobResult]:
@@ -73,7 +78,7 @@ def build(selection: Selection, *, source_dir: Path, layouts_dir: Path, out_dir:
     job_keys = JobKeys(source_dir, layouts_dir, GENERATOR)  # reads the files before the source is loaded
     inputs = job_keys.inputs(selection.key)
     if out_dir and not force:
-        outcome = _unchanged_build(out_dir, inputs, progress)
+        outcome = _unchanged_build(out_dir, inputs, progress, source_dir)
         if outcome is not None:
             outcome.seconds = time.perf_counter() - started
             return outcome
@@ -90,7 +95,7 @@ def build(selection: Selection, *, source_dir: Path, layouts_dir: Path, out_dir:
         if todo:  # imports WeasyPrint, before any worker is forked
             require_harfbuzz_subset()
         skipped = (JobResult(job, 0.0, skipped=True) for job in jobs if job in unchanged)
-        outcome = BuildResult()
+        outcome = BuildResult(reviews=source.reviews)
         # Unchanged files first, then each made file as soon as it is done.
         if not todo:
             made = iter(())
@@ -128,12 +133,19 @@ def build(selection: Selection, *, source_dir: Path, layouts_dir: Path, out_dir:
             if not outcome.failed and not outcome.inputs_changed:
                 write_build_record(out_dir, inputs, [
                     {"venue": job.venue_id, "format": job.format_key, "area": job.area_id, "lang": job.lang,
-                     "key": keys[job]} for job in jobs])
+                     "key": keys[job]} for job in jobs], _recorded_reviews(source.reviews, source_dir))
     outcome.seconds = time.perf_counter() - started
     return outcome
 
 
-def _unchanged_build(out_dir: Path, inputs: str, progress) -> BuildResult | None:
+def _recorded_reviews(reviews: list[Review], source_dir: Path) -> list[dict]:
+    """The reviews as plain values, each file named inside the source folder:
+    a later build may name that folder otherwise (another current folder)."""
+    folder = display_path(source_dir) + "/"
+    return [{**review.to_json(), "file": review.file.removeprefix(folder)} for review in reviews]
+
+
+def _unchanged_build(out_dir: Path, inputs: str, progress, source_dir: Path) -> BuildResult | None:
     """The build, every file unchanged, when its inputs digest is that of an
     earlier complete build and each of that build's files is still on disk as
     it was made; otherwise None, and the build loads the source and checks
@@ -145,15 +157,21 @@ def _unchanged_build(out_dir: Path, inputs: str, progress) -> BuildResult | None
         recorded = read_build_record(out_dir, inputs)
         if not recorded:
             return None
+        recorded_jobs, recorded_reviews = recorded
         manifest = read_manifest(out_dir)
         jobs = []
-        for job in recorded:
+        for job in recorded_jobs:
             if job.get("format") not in formats:  # a record from another version of the products
                 return None
             jobs.append(Job(job.get("venue"), job["format"], area_id=job.get("area"), lang=job.get("lang")))
             if not _is_current(out_dir, manifest.get(jobs[-1].output_path), job.get("key")):
                 return None
-        outcome = BuildResult([JobResult(job, 0.0, skipped=True) for job in jobs])
+        try:
+            reviews = [Review.from_json({**review, "file": display_path(source_dir / review["file"])})
+                       for review in recorded_reviews]
+        except (KeyError, TypeError, ValueError):  # a record from another version
+            return None
+        outcome = BuildResult([JobResult(job, 0.0, skipped=True) for job in jobs], reviews=reviews)
         for number, result in enumerate(outcome.results, 1):
             if progress:
                 progress(number, len(jobs), result)

@@ -5,6 +5,7 @@ schema (model.py, validate.py) and checked across files (checks.py), into one
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -12,14 +13,16 @@ from .checks import check_content, check_quotes, check_venue, check_venue_worksh
 from .errors import SourceError, SourceProblem, display_path
 from .load import LoadedFile, load_yaml
 from .model import ID_PATTERN, Area, Content, Organisation, Source, Venue, Workshop
+from .reviews import for_print, future_dates, source_reviews
 from .translate import load_translations, source_wording
 from .validate import validate
 
 
-def load_source(source_dir: Path, files: dict[Path, bytes] | None = None) -> Source:
+def load_source(source_dir: Path, files: dict[Path, bytes] | None = None, today: dt.date | None = None) -> Source:
     """Load and validate everything in `source_dir`; raise SourceError with every
     problem. `files` are the bytes of its files as a build has read them
-    already (to hash them): the source is made of those, not of a later read."""
+    already (to hash them): the source is made of those, not of a later read.
+    A `reviewed:` date after `today` (default: the real one) is a problem."""
     problems: list[SourceProblem] = []
 
     def read(path: Path) -> LoadedFile | None:
@@ -101,6 +104,8 @@ def load_source(source_dir: Path, files: dict[Path, bytes] | None = None) -> Sou
             if workshop:
                 problems.extend(check_venue_workshop(venue, loaded, content, workshop))
 
+    reviews = source_reviews((content_file, content) if content and content_file else None, venue_files, area_files)
+    problems.extend(future_dates(reviews, today))
     if problems:
         raise SourceError(problems)
 
@@ -109,6 +114,7 @@ def load_source(source_dir: Path, files: dict[Path, bytes] | None = None) -> Sou
     venues = sorted((venue for _, venue in venue_files),
                     key=lambda venue: (place_order.get(venue.id, len(place_order)), venue.id))
     source = Source(content, organisation, workshop, venues, areas)
+    source.reviews = for_print(reviews, area_files)
     loaded_by_section = {("content",): content_file, ("organisation",): organisation_file,
                          ("workshop",): workshop_file,
                          **{("venues", venue.id): loaded for loaded, venue in venue_files},

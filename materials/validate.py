@@ -26,6 +26,8 @@ _MESSAGES = {
     "date_from_datetime_parsing": ("should be a date", "Write it as YYYY-MM-DD"),
     "date_parsing": ("should be a date", "Write it as YYYY-MM-DD"),
     "date_type": ("should be a date", "Write it as YYYY-MM-DD"),
+    "why_to_check": ("is empty", "Say why the item must be checked before printing, and against which source, "
+                                 "or remove the line"),
     "uk_phone_number": ("is not a UK phone number of the right length",
                         'A number beginning 0 has 10 or 11 digits, e.g. "01632 960123"; short ones are numbers such as'
                         ' 999, 101 and 116 123: check for a digit missing or typed twice'),

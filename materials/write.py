@@ -102,28 +102,31 @@ def write_manifest(out_dir: Path, entries: dict[str, dict], generator: str) -> N
     atomic_write(out_dir / MANIFEST, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
-def read_build_record(out_dir: Path, inputs: str) -> list[dict] | None:
+def read_build_record(out_dir: Path, inputs: str) -> tuple[list[dict], list[dict]] | None:
     """The jobs (each a dict of plain values, with its key) of the last complete
-    build from the inputs `inputs`, if one is recorded; an unreadable record
-    is no record."""
+    build from the inputs `inputs`, and the source's reviews (reviews.Review as
+    plain values), if one is recorded; an unreadable record is no record."""
     try:
-        jobs = json.loads((out_dir / BUILD_RECORDS).read_text(encoding="utf-8"))[inputs]
+        record = json.loads((out_dir / BUILD_RECORDS).read_text(encoding="utf-8"))[inputs]
+        jobs, reviews = record["jobs"], record["reviews"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return jobs if isinstance(jobs, list) and all(isinstance(job, dict) for job in jobs) else None
+    if not all(isinstance(part, list) and all(isinstance(each, dict) for each in part) for part in (jobs, reviews)):
+        return None
+    return jobs, reviews
 
 
-def write_build_record(out_dir: Path, inputs: str, jobs: list[dict]) -> None:
-    """Record a complete build's jobs under its inputs digest, keeping the
-    latest few records."""
+def write_build_record(out_dir: Path, inputs: str, jobs: list[dict], reviews: list[dict]) -> None:
+    """Record a complete build's jobs and its source's reviews under its inputs
+    digest, keeping the latest few records."""
     try:
         records = json.loads((out_dir / BUILD_RECORDS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         records = {}
     if not isinstance(records, dict):
         records = {}
-    records = {digest: jobs for digest, jobs in records.items() if digest != inputs and isinstance(jobs, list)}
-    records[inputs] = jobs
+    records = {digest: record for digest, record in records.items() if digest != inputs and isinstance(record, dict)}
+    records[inputs] = {"jobs": jobs, "reviews": reviews}
     kept = dict(list(records.items())[-KEPT_RECORDS:])
     atomic_write(out_dir / BUILD_RECORDS, (json.dumps(kept, indent=1) + "\n").encode("utf-8"))
 

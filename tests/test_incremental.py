@@ -203,13 +203,15 @@ def test_a_build_recorded_from_the_same_source_is_not_trusted_once_another_rebui
 def test_a_corrupt_record_of_builds_only_costs_a_check_of_every_key(source_copy, tmp_path):
     out = tmp_path / "out"
     build_only(out, *CARDS)
-    for garbage in ("{ not json", "[]", '{"x": 1}', json.dumps({"digest": [{"format": "nonsense"}]})):
+    nonsense = {"jobs": [{"format": "nonsense"}], "reviews": []}
+    for garbage in ("{ not json", "[]", '{"x": 1}', json.dumps({"digest": nonsense}),
+                    json.dumps({"digest": [{"format": "a record of before the reviews were recorded"}]})):
         (out / BUILD_RECORDS).write_text(garbage)
         result = build_only(out, *CARDS)
         assert "Built 0 files (0 pages), 2 unchanged" in result.stderr
         # recorded again, beside whatever else was readable
         records = json.loads((out / BUILD_RECORDS).read_text())
-        assert [len(jobs) for jobs in records.values() if jobs != [{"format": "nonsense"}]] == [2]
+        assert [len(record["jobs"]) for record in records.values() if record != nonsense] == [2]
 
 
 # --- files saved while a build runs -----------------------------------------------------
