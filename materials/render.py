@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+from xml.etree import ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from .qr import address_parts, printed_address, qr_svg
 from .tagging import make_accessible, tag_imposed_sheet
 from .text_layer import install_text_mapping
 from .text import long_date, no_widow
-from .translate import edition
+from .translate import ENGLISH, edition
 
 WEASYPRINT_LOGGER = logging.getLogger("weasyprint")
 install_text_mapping()
@@ -93,6 +94,41 @@ class Rendered:
     fit_css: str = ""  # the fit declarations it was laid out with
     fit_scales: dict[str, float] = field(default_factory=dict)  # the scales they declare
     fonts: list[PdfFont] = field(default_factory=list)  # the PDF's fonts, once written
+
+
+def _spaced_text(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def mark_english(root, english: frozenset[str], document_lang: str) -> None:
+    """In an edition that leaves some wording in English, that wording is
+    marked lang="en-GB", so that a screen reader reads it with an English
+    voice (and the PDF's marked content says /Lang en-GB): the innermost
+    element whose whole text it is, or else the run of text it is (after a
+    label in bold, say), in a span of its own."""
+    english = english - {""}
+    if not english:
+        return
+    for element in list(root.iter()):
+        if not isinstance(element.tag, str) or element.get("lang", document_lang) != document_lang:
+            continue
+        if _spaced_text("".join(element.itertext())) in english:
+            if not any(_spaced_text("".join(child.itertext())) in english for child in element):
+                element.set("lang", ENGLISH.tag)
+            continue
+        if _spaced_text(element.text) in english:
+            element.insert(0, _english_span(element.text))
+            element.text = None
+        for index, child in reversed(list(enumerate(element))):
+            if _spaced_text(child.tail) in english:
+                element.insert(index + 1, _english_span(child.tail))
+                child.tail = None
+
+
+def _english_span(text: str):
+    span = ElementTree.Element("span", {"lang": ENGLISH.tag})
+    span.text = text
+    return span
 
 
 def link_headings(root) -> dict[str, str]:
@@ -358,6 +394,8 @@ class Renderer:
             if declarations:
                 stylesheets.append(CSS(string=f":root {{ {declarations} }}", font_config=self.font_config))
             html_document = HTML(string=html, base_url=template_dir.as_uri() + "/", url_fetcher=self.fetcher)
+            translation = edition(self.source, job.lang)
+            mark_english(html_document.etree_element, translation.english_left, translation.language.tag)
             document = html_document.render(
                 font_config=self.font_config,
                 color_profiles=dict(color_profiles),

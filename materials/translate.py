@@ -197,6 +197,9 @@ class Translation:
     source: Source
     missing: list[TextKey] = field(default_factory=list)
     file: str | None = None
+    # The English it prints for what it leaves untranslated, spaced as
+    # `_spaced` does: the layout marks it as English (render.mark_english).
+    english_left: frozenset[str] = frozenset()
 
 
 def load_translation(path: Path, loaded: LoadedFile, english: Source,
@@ -258,7 +261,9 @@ def load_translation(path: Path, loaded: LoadedFile, english: Source,
     translated, problems = translated_source(english, wording, replacements, loaded)
     if problems:
         return None, problems
-    return Translation(language, translated, [key for key in wording if key not in replacements], display), []
+    missing = [key for key in wording if key not in replacements]
+    return Translation(language, translated, missing, display,
+                       frozenset(_spaced(wording[key].english) for key in missing)), []
 
 
 # --- pseudo-locales -----------------------------------------------------------------------
@@ -325,6 +330,11 @@ def load_translations(source_dir: Path, english: Source, wording: dict[TextKey, 
         if translation:
             translations[translation.language.tag] = translation
     return translations, problems
+
+
+def _spaced(text: str) -> str:
+    """`text` with each run of white space (no-break spaces too) one space."""
+    return " ".join(text.split())
 
 
 def edition(source: Source, tag: str | None) -> Translation:

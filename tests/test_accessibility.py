@@ -188,3 +188,42 @@ def test_roster_products_pass_the_validator(tmp_path):
     made = sorted(out.glob("*.pdf"))
     assert len(made) == 2
     assert {path.name: validator_failures(path) for path in made} == {path.name: [] for path in made}
+
+
+def text_by_language(path, document_lang: str) -> dict[str, str]:
+    """A PDF's text, by the /Lang of the marked content it is drawn in (the
+    innermost that says one), else the document's."""
+    found: dict[str, str] = collections.defaultdict(str)
+    for page_object in PdfReader(path).pages:
+        stack: list[str | None] = []
+
+        def before(operator, operands, *_):
+            if operator == b"BDC":
+                properties = operands[1] if len(operands) > 1 and hasattr(operands[1], "get") else {}
+                stack.append(str(properties["/Lang"]) if "/Lang" in properties else None)
+            elif operator == b"BMC":
+                stack.append(None)
+            elif operator == b"EMC" and stack:
+                stack.pop()
+
+        def text(shown, *_):
+            found[next((lang for lang in reversed(stack) if lang), document_lang)] += shown
+
+        page_object.extract_text(visitor_operand_before=before, visitor_text=text)
+    return {lang: " ".join(shown.split()) for lang, shown in found.items()}
+
+
+@pytest.mark.parametrize("language", ["cy", "ur"])
+def test_english_left_in_a_translation_is_marked_english(languages_build, source, language):
+    """What a draft translation leaves in English (new wording, say) is read
+    with an English voice: its marked content says /Lang en-GB."""
+    from materials.translate import edition
+
+    out, _, _ = languages_build
+    english = edition(source, language).english_left
+    by_language = text_by_language(out / f"example-borough/hotels/handout-participant-{language}.pdf", language)
+    sentences = [text for text in english if len(text.split()) >= 6]
+    printed = [text for text in sentences if text[:30] in " ".join(by_language.values())]
+    assert len(printed) >= 10, printed
+    marked = [text for text in printed if text[:30] in by_language.get("en-GB", "")]
+    assert len(marked) >= 0.9 * len(printed), sorted(set(printed) - set(marked))
