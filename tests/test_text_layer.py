@@ -17,7 +17,6 @@ import subprocess
 import unicodedata
 from pathlib import Path
 
-import page
 import pikepdf
 import pytest
 import weasyprint
@@ -26,6 +25,7 @@ from fontTools.ttLib import TTFont
 
 from conftest import LAYOUTS_DIR, SOURCE_DIR, shipped_source
 from materials.fit import fit
+from materials.preflight import pdf_ua_failures
 from materials.jobs import Job
 from materials.render import Renderer
 from materials.workers import render_here
@@ -276,5 +276,7 @@ def test_the_handouts_stay_pdf_ua_1(made, job):
     """The text layer's codes, widths, CIDToGIDMap and spans keep the
     handouts passing page-validation's PDF/UA-1 profile with no failure."""
     path, _ = made[job]
-    report = page.validate_pdf(str(path), profile="ua1")
-    assert not report.failures, [str(failure) for failure in report.failures][:10]
+    # In a forked child, as the build runs it: the validator's threads would
+    # hang every build this test process forks after it.
+    failures = pdf_ua_failures(path.read_bytes())
+    assert not failures, failures[:10]
