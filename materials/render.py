@@ -11,9 +11,9 @@ import contextlib
 import datetime as dt
 import logging
 import os
-from xml.etree import ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 import jinja2
 from weasyprint import CSS, HTML
@@ -30,7 +30,7 @@ from .press import PRESS_PROFILE, crop_to_bleed, device_cmyk, forget_profiles, p
 from .qr import address_parts, printed_address, qr_svg
 from .tagging import make_accessible, tag_imposed_sheet
 from .text_layer import install_text_mapping
-from .text import long_date, no_widow
+from .text import long_date, no_widow, spaced
 from .translate import ENGLISH, edition
 
 WEASYPRINT_LOGGER = logging.getLogger("weasyprint")
@@ -96,10 +96,6 @@ class Rendered:
     fonts: list[PdfFont] = field(default_factory=list)  # the PDF's fonts, once written
 
 
-def _spaced_text(text: str | None) -> str:
-    return " ".join((text or "").split())
-
-
 def mark_english(root, english: frozenset[str], document_lang: str) -> None:
     """In an edition that leaves some wording in English, that wording is
     marked lang="en-GB", so that a screen reader reads it with an English
@@ -112,15 +108,15 @@ def mark_english(root, english: frozenset[str], document_lang: str) -> None:
     for element in list(root.iter()):
         if not isinstance(element.tag, str) or element.get("lang", document_lang) != document_lang:
             continue
-        if _spaced_text("".join(element.itertext())) in english:
-            if not any(_spaced_text("".join(child.itertext())) in english for child in element):
+        if spaced("".join(element.itertext())) in english:
+            if not any(spaced("".join(child.itertext())) in english for child in element):
                 element.set("lang", ENGLISH.tag)
             continue
-        if _spaced_text(element.text) in english:
+        if spaced(element.text) in english:
             element.insert(0, _english_span(element.text))
             element.text = None
         for index, child in reversed(list(enumerate(element))):
-            if _spaced_text(child.tail) in english:
+            if spaced(child.tail) in english:
                 element.insert(index + 1, _english_span(child.tail))
                 child.tail = None
 
@@ -131,6 +127,17 @@ def _english_span(text: str):
     return span
 
 
+HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+def _pdf_options(product: ProductFormat) -> dict:
+    """WeasyPrint's PDF options for a product: tagged, to its standard."""
+    options = {"pdf_tags": True}
+    if product.pdf_standard:
+        options["pdf_variant"] = product.pdf_standard.lower()
+    return options
+
+
 def link_headings(root) -> dict[str, str]:
     """Each element with an id -> what a link to it is described by: the first
     heading inside it, else its own text."""
@@ -139,11 +146,8 @@ def link_headings(root) -> dict[str, str]:
         anchor = element.get("id")
         if anchor:
             heading = next((child for child in element.iter() if child.tag in HEADINGS), element)
-            found[anchor] = " ".join("".join(heading.itertext()).split())
+            found[anchor] = spaced("".join(heading.itertext()))
     return found
-
-
-HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 
 
 class Renderer:
@@ -297,9 +301,6 @@ class Renderer:
         """The PDF of a laid-out job, to its product's standard; the fonts
         written into it go to `rendered.fonts`, for preflight."""
         product = rendered.job.product
-        options = {"pdf_tags": True}
-        if product.pdf_standard:
-            options["pdf_variant"] = product.pdf_standard.lower()
         press = press_finisher(product.bleed_mm, self.layouts_dir / PRESS_PROFILE) if product.variant == "press" else None
 
         def finish(document, pdf) -> None:
@@ -308,7 +309,7 @@ class Renderer:
                 press(document, pdf)
             rendered.fonts = pdf_fonts(pdf)
         with _source_date(self.source.content.reviewed):
-            pdf = rendered.document.write_pdf(finisher=finish, **options)
+            pdf = rendered.document.write_pdf(finisher=finish, **_pdf_options(product))
         return make_accessible(pdf, link_headings(rendered.html_root))
 
     def write_imposed_pdf(self, frame: Rendered, imposed: Rendered) -> bytes:
@@ -323,9 +324,8 @@ class Renderer:
         def finish(document, pdf) -> None:
             impose(pdf, frame_pages, placed, heights)
             frame.fonts = pdf_fonts(pdf)
-        options = {"pdf_variant": frame.job.product.pdf_standard.lower()} if frame.job.product.pdf_standard else {}
         with _source_date(self.source.content.reviewed):
-            pdf = combined.write_pdf(finisher=finish, pdf_tags=True, **options)
+            pdf = combined.write_pdf(finisher=finish, **_pdf_options(frame.job.product))
         pages = imposed.document.pages
         return tag_imposed_sheet(pdf, [form_name(index) for index in range(len(pages))],
                                  [page_text(page) for page in pages])

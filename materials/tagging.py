@@ -62,10 +62,9 @@ class _Tree:
     def __init__(self, pdf: Pdf):
         self.pdf = pdf
         self.root = pdf.Root.StructTreeRoot
-        self.nums = list(self.root.ParentTree.Nums)
+        nums = list(self.root.ParentTree.Nums)
         # page index (its /StructParents) -> the element of each MCID
-        self.marked = {int(self.nums[i]): self.nums[i + 1] for i in range(0, len(self.nums), 2)
-                       if isinstance(self.nums[i + 1], Array)}
+        self.marked = {int(nums[i]): nums[i + 1] for i in range(0, len(nums), 2) if isinstance(nums[i + 1], Array)}
 
     def elements(self):
         """Every element reachable from the root, parents before children."""
@@ -212,11 +211,17 @@ def _describe_links(pdf: Pdf, headings: dict[str, str]) -> None:
                 annotation.Contents = pikepdf.String(headings[str(destination)])
 
 
+def _saved(pdf: Pdf) -> bytes:
+    """The file's bytes, with an ID made from its content: the same input
+    gives the same bytes."""
+    out = io.BytesIO()
+    pdf.save(out, deterministic_id=True, compress_streams=True)
+    return out.getvalue()
+
+
 def make_accessible(pdf_bytes: bytes, headings: dict[str, str]) -> bytes:
     """The written PDF with its structure tree mended (see the module's
-    docstring). `headings`: each link target's id -> the heading found there.
-    The file is saved with an ID made from its content: the same input gives
-    the same bytes."""
+    docstring). `headings`: each link target's id -> the heading found there."""
     with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
         if "/StructTreeRoot" not in pdf.Root:
             return pdf_bytes
@@ -226,9 +231,7 @@ def make_accessible(pdf_bytes: bytes, headings: dict[str, str]) -> bytes:
         _drop_empty(tree)
         _orphan_content_to_artifacts(tree, document_lang)
         _describe_links(pdf, headings)
-        out = io.BytesIO()
-        pdf.save(out, deterministic_id=True, compress_streams=True)
-        return out.getvalue()
+        return _saved(pdf)
 
 
 # --- a sheet of imposed cards ------------------------------------------------------------
@@ -304,6 +307,4 @@ def tag_imposed_sheet(pdf_bytes: bytes, forms: list[str], texts: list[str]) -> b
         document.K = Array(figures)
         pdf.Root.StructTreeRoot.ParentTree = pdf.make_indirect(Dictionary(Nums=nums))
         pdf.Root.StructTreeRoot.ParentTreeNextKey = len(pdf.pages)
-        out = io.BytesIO()
-        pdf.save(out, deterministic_id=True, compress_streams=True)
-        return out.getvalue()
+        return _saved(pdf)

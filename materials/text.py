@@ -16,3 +16,9 @@ def no_widow(text: str) -> str:
     with one short word alone on its last line."""
     head, space, last = text.rpartition(" ")
     return f"{head}\u00a0{last}" if space and len(last) < 10 else text
+
+
+def spaced(text: str | None) -> str:
+    """`text` with each run of white space (no-break spaces too) one space:
+    wording compared as it reads, however a layout broke or joined it."""
+    return " ".join((text or "").split())

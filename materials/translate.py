@@ -28,6 +28,7 @@ from .checks import straight_quote_problem
 from .errors import SourceProblem
 from .load import FieldPath, LoadedFile
 from .model import TRANSLATABLE, Source, Strict, Text
+from .text import spaced
 from .validate import describe_error, problems_from_validation
 
 # A language tag as BCP 47 writes it: cy, ur, pt-BR, sr-Latn.
@@ -198,7 +199,7 @@ class Translation:
     missing: list[TextKey] = field(default_factory=list)
     file: str | None = None
     # The English it prints for what it leaves untranslated, spaced as
-    # `_spaced` does: the layout marks it as English (render.mark_english).
+    # text.spaced does: the layout marks it as English (render.mark_english).
     english_left: frozenset[str] = frozenset()
 
 
@@ -263,7 +264,7 @@ def load_translation(path: Path, loaded: LoadedFile, english: Source,
         return None, problems
     missing = [key for key in wording if key not in replacements]
     return Translation(language, translated, missing, display,
-                       frozenset(_spaced(wording[key].english) for key in missing)), []
+                       frozenset(spaced(wording[key].english) for key in missing)), []
 
 
 # --- pseudo-locales -----------------------------------------------------------------------
@@ -330,11 +331,6 @@ def load_translations(source_dir: Path, english: Source, wording: dict[TextKey, 
         if translation:
             translations[translation.language.tag] = translation
     return translations, problems
-
-
-def _spaced(text: str) -> str:
-    """`text` with each run of white space (no-break spaces too) one space."""
-    return " ".join(text.split())
 
 
 def edition(source: Source, tag: str | None) -> Translation:
