@@ -219,7 +219,7 @@ def load_translation(path: Path, loaded: LoadedFile, english: Source,
     try:
         header = TranslationHeader.model_validate(loaded.data)
     except ValidationError as error:
-        return None, problems_from_validation(error, loaded)
+        return None, problems_from_validation(error, loaded, model=TranslationHeader)
     problems: list[SourceProblem] = []
     if (header.reviewed_by is None) != (header.reviewed is None):
         problems.append(SourceProblem(display, *(loaded.locate(("reviewed_by",)) or loaded.locate(("reviewed",))
@@ -242,8 +242,11 @@ def load_translation(path: Path, loaded: LoadedFile, english: Source,
                     continue
             line_col = loaded.key_positions.get(key) or loaded.locate(key) or (None, None)
             if key not in wording:
+                nearest = _nearest_key(key, wording)
                 problems.append(SourceProblem(display, *line_col, format_key(key),
                                               "is not wording in the English source",
+                                              f"Did you mean {format_key(nearest)}? Only text is translated, never "
+                                              "ids, numbers or addresses" if nearest else
                                               "Check the ids and keys against the English file: only text is "
                                               "translated, never ids, numbers or addresses"))
             elif not isinstance(value, str) or not value.strip():
@@ -264,6 +267,22 @@ def load_translation(path: Path, loaded: LoadedFile, english: Source,
     missing = [key for key in wording if key not in replacements]
     return Translation(language, translated, missing, display,
                        frozenset(_spaced(wording[key].english) for key in missing)), []
+
+
+def _nearest_key(key: TextKey, wording: dict[TextKey, Wording]) -> TextKey | None:
+    """The wording key nearest to `key`, which is none: the same key with its
+    first unknown part (a misspelt id or field) spelt as the nearest known
+    one at that place, if that makes a key of the wording."""
+    import difflib  # here: only a mistake needs it
+
+    for depth, part in enumerate(key):
+        known = {str(other[depth]) for other in wording if len(other) > depth and other[:depth] == key[:depth]}
+        if str(part) in known:
+            continue
+        near = difflib.get_close_matches(str(part), sorted(known), n=1, cutoff=0.6)
+        fixed = key[:depth] + (near[0],) + key[depth + 1:] if near else None
+        return fixed if fixed in wording else None
+    return None
 
 
 # --- pseudo-locales -----------------------------------------------------------------------
