@@ -11,11 +11,7 @@ from .errors import SourceProblem
 from .load import FieldPath, LoadedFile
 from .model import QUIZ_LENGTH, SHARED_FLOWCHART_STEPS, Content, QuizQuestion, Venue, Workshop
 from .pictograms import pictogram_path, similar_pictograms
-
-
-def plural(count: int, word: str) -> str:
-    """`1 question`, `2 questions`."""
-    return f"{count} {word}{'' if count == 1 else 's'}"
+from .text import plural
 
 
 def _duplicates(items, loaded: LoadedFile, field: str, what: str) -> list[SourceProblem]:

@@ -1,5 +1,6 @@
-"""Text filters the layouts (and the catalogue) print through. No WeasyPrint
-here: the catalogue of a build that rendered nothing must not import it."""
+"""Text filters the layouts (and the catalogue) print through, and the words
+of messages. No WeasyPrint here: the catalogue of a build that rendered
+nothing must not import it."""
 
 from __future__ import annotations
 
@@ -16,3 +17,8 @@ def no_widow(text: str) -> str:
     with one short word alone on its last line."""
     head, space, last = text.rpartition(" ")
     return f"{head}\u00a0{last}" if space and len(last) < 10 else text
+
+
+def plural(count: int, word: str) -> str:
+    """`1 question`, `2 questions`: a message's count and what it counts."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
