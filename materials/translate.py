@@ -15,6 +15,7 @@ to left). Every product must pass preflight in both.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import typing
@@ -26,7 +27,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .checks import straight_quote_problem
 from .errors import SourceProblem
-from .load import FieldPath, LoadedFile
+from .load import FieldPath, LoadedFile, format_field
 from .model import TRANSLATABLE, Source, Strict, Text
 from .validate import describe_error, problems_from_validation
 
@@ -85,6 +86,22 @@ class Wording:
     english: str
 
 
+@dataclass(frozen=True)
+class WrittenAt:
+    """Where one printed text is written, for messages about the text as
+    printed (preflight's overset and fit): its file, line and column, its field
+    as that file names it, and its length."""
+    file: str
+    line: int | None
+    column: int | None
+    field: str
+    characters: int
+
+    def __str__(self) -> str:
+        """`source/venues/hotels.yaml:20:12: signs[3].short`, as a source problem places itself."""
+        return str(SourceProblem(self.file, self.line, self.column, "", self.field))
+
+
 def _is_text(annotation) -> bool:
     """Whether a field's type is (an optional) `Text`, or a list of them."""
     if typing.get_origin(annotation) is typing.Annotated:
@@ -93,36 +110,64 @@ def _is_text(annotation) -> bool:
 
 
 def _model_wording(model: BaseModel, section: tuple[str, ...], key: TextKey, path: FieldPath,
-                   found: dict[TextKey, Wording]) -> None:
+                   found: dict[TextKey, Wording], models: dict[int, TextKey] | None = None) -> None:
+    if models is not None:
+        models[id(model)] = key
     for name, info in type(model).model_fields.items():
         name_in_file = info.alias or name
         value = getattr(model, name)
         translatable = TRANSLATABLE in info.metadata or _is_text(info.annotation)
-        _value_wording(value, translatable, section, key + (name_in_file,), path + (name_in_file,), found)
+        _value_wording(value, translatable, section, key + (name_in_file,), path + (name_in_file,), found, models)
 
 
 def _value_wording(value, translatable: bool, section, key: TextKey, path: FieldPath,
-                   found: dict[TextKey, Wording]) -> None:
+                   found: dict[TextKey, Wording], models: dict[int, TextKey] | None = None) -> None:
     if isinstance(value, BaseModel):
-        _model_wording(value, section, key, path, found)
+        _model_wording(value, section, key, path, found, models)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             # Items with an id are named by it: a translation survives reordering.
             item_key = item.id if isinstance(item, BaseModel) and "id" in type(item).model_fields else index
-            _value_wording(item, translatable, section, key + (item_key,), path + (index,), found)
+            _value_wording(item, translatable, section, key + (item_key,), path + (index,), found, models)
     elif isinstance(value, str) and translatable:
         found[key] = Wording(section, path, value)
+
+
+def _walk(source: Source, found: dict[TextKey, Wording], models: dict[int, TextKey] | None = None) -> None:
+    for name in ("content", "organisation", "workshop"):
+        _model_wording(getattr(source, name), (name,), (name,), (), found, models)
+    for venue in source.venues:
+        _model_wording(venue, ("venues", venue.id), ("venues", venue.id), (), found, models)
+    for area in source.areas:
+        _model_wording(area, ("areas", area.id), ("areas", area.id), (), found, models)
 
 
 def source_wording(source: Source) -> dict[TextKey, Wording]:
     """Every translatable string of the English source, by its key in a translation file."""
     found: dict[TextKey, Wording] = {}
-    for name in ("content", "organisation", "workshop"):
-        _model_wording(getattr(source, name), (name,), (name,), (), found)
-    for venue in source.venues:
-        _model_wording(venue, ("venues", venue.id), ("venues", venue.id), (), found)
-    for area in source.areas:
-        _model_wording(area, ("areas", area.id), ("areas", area.id), (), found)
+    _walk(source, found)
+    return found
+
+
+def model_keys(source: Source) -> dict[int, TextKey]:
+    """The key of every model in `source` (an edition's), by the model's id():
+    the layouts name the text an element prints by its key (`data-source`),
+    found from the item they print (render.Renderer.source_key)."""
+    models: dict[int, TextKey] = {}
+    _walk(source, {}, models)
+    return models
+
+
+def written_at(wording: dict[TextKey, Wording],
+               loaded_by_section: dict[tuple[str, ...], LoadedFile | None]) -> dict[str, WrittenAt]:
+    """Where each string of the English source is written, by its key as
+    `format_key` spells it (the key the layouts mark elements with)."""
+    found = {}
+    for key, text in wording.items():
+        loaded = loaded_by_section.get(text.section)
+        if loaded is not None:
+            found[format_key(key)] = WrittenAt(loaded.display_path, *(loaded.locate(text.model_path) or (None, None)),
+                                               format_field(text.model_path), len(_spaced(text.english)))
     return found
 
 
@@ -185,9 +230,12 @@ def translated_source(source: Source, wording: dict[TextKey, Wording], replaceme
                 problems.append(loaded.problem(key, message, hint, field=format_key(key)))
     if problems:
         return source, problems
-    return Source(translated[("content",)], translated[("organisation",)], translated[("workshop",)],
-                  [translated[("venues", venue.id)] for venue in source.venues],
-                  [translated[("areas", area.id)] for area in source.areas]), []
+    edition_source = Source(translated[("content",)], translated[("organisation",)], translated[("workshop",)],
+                            [translated[("venues", venue.id)] for venue in source.venues],
+                            [translated[("areas", area.id)] for area in source.areas])
+    # What a translation leaves out is printed in English, from the English files.
+    edition_source.written_at = source.written_at
+    return edition_source, []
 
 
 @dataclass
@@ -200,6 +248,14 @@ class Translation:
     # The English it prints for what it leaves untranslated, spaced as
     # `_spaced` does: the layout marks it as English (render.mark_english).
     english_left: frozenset[str] = frozenset()
+    # Where its own wording is written, in the translation file, by key.
+    written_at: dict[str, WrittenAt] = field(default_factory=dict)
+
+    def where(self, key: str) -> WrittenAt | None:
+        """Where the text this edition prints for `key` is written: the
+        translation file's line, or the English file's for what it leaves
+        in English (and for a pseudo-locale, made from the English)."""
+        return self.written_at.get(key) or self.source.written_at.get(key)
 
 
 def load_translation(path: Path, loaded: LoadedFile, english: Source,
@@ -265,8 +321,11 @@ def load_translation(path: Path, loaded: LoadedFile, english: Source,
     if problems:
         return None, problems
     missing = [key for key in wording if key not in replacements]
+    own = {format_key(key): WrittenAt(display, *(loaded.locate(key) or (None, None)), format_key(key),
+                                      len(_spaced(text)))
+           for key, text in replacements.items()}
     return Translation(language, translated, missing, display,
-                       frozenset(_spaced(wording[key].english) for key in missing)), []
+                       frozenset(_spaced(wording[key].english) for key in missing), own), []
 
 
 def _nearest_key(key: TextKey, wording: dict[TextKey, Wording]) -> TextKey | None:
@@ -330,7 +389,11 @@ def pseudo_translation(tag: str, english: Source, wording: dict[TextKey, Wording
     language, transform = PSEUDO_LOCALES[tag]
     replacements = {key: transform(found.english) for key, found in wording.items()}
     translated, _ = translated_source(english, wording, replacements)
-    return Translation(language, translated)
+    # Made from the English: each text is written at the English one's line,
+    # as long as the pseudo-locale prints it.
+    written = {name: dataclasses.replace(english.written_at[name], characters=len(_spaced(replacements[key])))
+               for key, name in ((key, format_key(key)) for key in replacements) if name in english.written_at}
+    return Translation(language, translated, written_at=written)
 
 
 def load_translations(source_dir: Path, english: Source, wording: dict[TextKey, Wording],
