@@ -117,6 +117,18 @@ def test_source_error_case(case, source_copy, refresh_expected):
         f"only line numbers moved, run with --refresh-expected and review the diff")
 
 
+# Cases whose message README's "Changing the content" quotes in full.
+README_CASES = ("unquoted-colour", "unknown-key", "poster-too-few-signs", "venue-quiz-one-question")
+
+
+def test_the_readme_quotes_these_messages_as_check_prints_them():
+    """After --refresh-expected moves a line number, the README says so too."""
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    for case in README_CASES:
+        message = (CASES_DIR / case / EXPECTED).read_text(encoding="utf-8").splitlines()[0].removeprefix("error: ")
+        assert f"`{message}`" in readme, f"README does not quote {case}'s message as it is: {message}"
+
+
 def test_an_edit_that_no_longer_matches_the_source_fails(source_copy):
     edit = {"mistake": "stale", "file": "venues/hotels.yaml", "replace": {"old": "no such text", "new": ""}}
     with pytest.raises(pytest.fail.Exception, match="found 0 times in source/venues/hotels.yaml"):
