@@ -77,10 +77,12 @@ def _cuts_by_lines(region: RegionFit, texts: list[tuple[str, WrittenAt]],
         if not lines or len(lines.characters) < 2:
             continue
         count, height = len(lines.characters), sum(lines.heights) / len(lines.heights)
+        if height <= 0:
+            continue
         losing = min(count - 1, math.ceil((over_mm - TOLERANCE_MM) / height))
         per_line = sum(lines.characters[:-1]) / (count - 1)  # its full lines: the last may be short
         cut = math.ceil(sum(lines.characters) - (count - losing) * per_line * WRAP_MARGIN)
-        cuts.append((written, min(written.characters - 1, max(cut, 1))))
+        cuts.append((written, max(1, min(written.characters - 1, cut))))
         over_mm -= losing * height
     return cuts, max(over_mm, 0.0)
 

@@ -164,7 +164,7 @@ def test_a_layout_that_names_something_missing(layouts_copy, tmp_path, front, na
 
 # --- arbitrary text --------------------------------------------------------------------------
 
-KNOWN_PROBLEMS = ("overset:", "legibility:", "contrast:", "glyphs:", "fonts:", "structure:")
+KNOWN_PROBLEMS = ("overset:", "legibility:", "contrast:", "glyphs:", "fonts:", "structure:", "accessibility:")
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
