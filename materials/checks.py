@@ -11,6 +11,7 @@ from .errors import SourceProblem
 from .load import FieldPath, LoadedFile
 from .model import QUIZ_LENGTH, SHARED_FLOWCHART_STEPS, Content, QuizQuestion, Venue, Workshop
 from .pictograms import pictogram_path, similar_pictograms
+from .text import plural
 
 
 def _duplicates(items, loaded: LoadedFile, field: str, what: str) -> list[SourceProblem]:
@@ -200,7 +201,7 @@ def check_workshop(workshop: Workshop, loaded: LoadedFile, content: Content) -> 
         total = sum(step.minutes for step in plan.steps)
         if total != plan.minutes:
             path = ("plans", plan_index, "minutes")
-            problems.append(loaded.problem(path, f"the steps add up to {total} minutes, not {plan.minutes}",
+            problems.append(loaded.problem(path, f"the steps add up to {plural(total, 'minute')}, not {plan.minutes}",
                                            "Change the steps' minutes or the plan's length"))
         for step_index, step in enumerate(plan.steps):
             if step.section not in sections:
@@ -221,9 +222,10 @@ def check_venue_workshop(venue: Venue, loaded: LoadedFile, content: Content, wor
     problems += _clashes(venue.quiz, {question.id for question in workshop.quiz}, loaded, "quiz",
                          "a core quiz question id", "Give the venue's question its own id")
     if len(workshop.quiz) + len(venue.quiz) != QUIZ_LENGTH:
-        problems.append(loaded.problem(("quiz",), f"has {len(venue.quiz)} questions; with the "
-                                       f"{len(workshop.quiz)} core questions the quiz must have {QUIZ_LENGTH}",
-                                       f"Give this venue {QUIZ_LENGTH - len(workshop.quiz)} questions"))
+        problems.append(loaded.problem(("quiz",), f"has {plural(len(venue.quiz), 'question')}; with the "
+                                       f"{plural(len(workshop.quiz), 'core question')} the quiz must have "
+                                       f"{QUIZ_LENGTH}",
+                                       f"Give this venue {plural(QUIZ_LENGTH - len(workshop.quiz), 'question')}"))
     actions = {action.id for action in venue.actions}
     for index, step in enumerate(venue.flowchart.steps):
         if step not in actions:

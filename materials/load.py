@@ -33,6 +33,9 @@ class LoadedFile:
     data: object
     positions: dict[FieldPath, Location] = field(default_factory=dict)
     key_positions: dict[FieldPath, Location] = field(default_factory=dict)
+    # Values left empty because what followed the colon began with # (YAML
+    # reads it as a comment: `accent: #1B3A5C`), with that comment.
+    comments: dict[FieldPath, str] = field(default_factory=dict)
 
     def locate(self, path: FieldPath) -> Location | None:
         """The position of `path`, or of its nearest parent that has one."""
@@ -74,6 +77,7 @@ class _Builder:
         self.loader = loader
         self.positions: dict[FieldPath, Location] = {}
         self.key_positions: dict[FieldPath, Location] = {}
+        self.empty: list[tuple[FieldPath, Location]] = []  # values written as nothing (0-based line and column)
         self.count = 0
 
     def build(self, node: yaml.Node, path: FieldPath) -> object:
@@ -105,6 +109,8 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (index,)) for index, item in enumerate(node.value)]
+        if node.tag == "tag:yaml.org,2002:null" and node.value == "":
+            self.empty.append((path, (node.start_mark.line, node.start_mark.column)))
         try:
             return self.loader.construct_object(node, deep=True)
         except (ValueError, TypeError, OverflowError) as error:
@@ -188,4 +194,22 @@ def load_yaml(file: Path, display_path: str, raw: bytes | None = None) -> tuple[
         return problem(None, None, (), "is nested too deeply", "Flatten the structure")
     finally:
         loader.dispose()
-    return LoadedFile(display_path, data, builder.positions, builder.key_positions), []
+    return LoadedFile(display_path, data, builder.positions, builder.key_positions,
+                      _comments_after(text, builder.empty, builder.positions)), []
+
+
+def _comments_after(text: str, empty: list[tuple[FieldPath, Location]],
+                    positions: dict[FieldPath, Location]) -> dict[FieldPath, str]:
+    """The empty values followed on their line by a comment, with it: what
+    the writer meant as the value, if it began with # (a colour). Such a
+    value is placed at its comment, where the writer wrote it."""
+    if not empty:
+        return {}
+    lines = text.splitlines()
+    found = {}
+    for path, (line, column) in empty:
+        comment = re.match(r"\s+(#.*)", lines[line][column:]) if line < len(lines) else None
+        if comment:
+            found[path] = comment.group(1).rstrip()
+            positions[path] = (line + 1, column + comment.start(1) + 1)
+    return found

@@ -435,6 +435,9 @@ class Source:
         self.pseudo_editions: dict = {}  # made when first asked for
         self.logos: dict[str, bytes] = {}  # the logo files the source names, by name
         self.reviews: list = []  # reviews.Review: what a person re-checks before a print run
+        # Where each printed text is written (translate.WrittenAt), by its key:
+        # preflight names the text that does not fit by its file and line.
+        self.written_at: dict = {}
 
     def venue(self, venue_id: str) -> Venue:
         return next(venue for venue in self.venues if venue.id == venue_id)

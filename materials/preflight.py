@@ -47,10 +47,72 @@ class RegionFit:
     # Characters of the region's text that were not laid out at all: WeasyPrint
     # drops lines that fall past the edge of the paper.
     lost_characters: int = 0
+    box: object = field(default=None, compare=False, repr=False)  # the region's box (of its worst copy)
 
     @property
     def fits(self) -> bool:
         return self.needed_mm <= self.has_mm + OVERSET_TOLERANCE_MM and not self.lost_characters
+
+    @property
+    def sources(self) -> list[str]:
+        """The keys of the source's texts the region prints, in reading order,
+        each once: the elements inside it the layout marks `data-source`."""
+        if self.box is None:
+            return []
+        return list(dict.fromkeys(element.get("data-source") for element in self.box.element.iter()
+                                  if hasattr(element, "get") and element.get("data-source")))
+
+    def text_lines(self) -> dict[str, TextLines]:
+        """How each source text inside the region is laid out, by its key: a
+        line belongs to the text that has most of its characters (a heading
+        run into a paragraph, say), each character to the innermost marked
+        element that holds it."""
+        if self.box is None:
+            return {}
+        region = self.box.element
+        parents = {child: parent for parent in region.iter() for child in parent}
+
+        def key_of(element) -> str | None:
+            while element is not None:
+                if element.get("data-source"):
+                    return element.get("data-source")
+                element = None if element is region else parents.get(element)
+            return None
+
+        found: dict[str, TextLines] = {}
+        for line in _descendants(self.box):
+            if not isinstance(line, boxes.LineBox):
+                continue
+            counts: dict[str, int] = {}
+            for text in _line_text_boxes(line):
+                key = key_of(text.element)
+                if key:
+                    counts[key] = counts.get(key, 0) + len(text.text)
+            if counts:
+                key = max(counts, key=counts.get)
+                lines = found.setdefault(key, TextLines([], []))
+                lines.characters.append(counts[key])
+                lines.heights.append(line.height * PX_TO_MM)
+        return found
+
+
+@dataclass
+class TextLines:
+    """One source text as laid out in a fit region: the characters on each of
+    its lines, and each line's height in mm."""
+
+    characters: list[int]
+    heights: list[float]
+
+
+def _line_text_boxes(box):
+    """The text boxes of one line box, not those of lines nested in it (an inline block's)."""
+    for child in getattr(_unwrap(box), "children", ()):
+        child = _unwrap(child)
+        if isinstance(child, boxes.TextBox):
+            yield child
+        elif not isinstance(child, boxes.LineBox):
+            yield from _line_text_boxes(child)
 
 
 @dataclass
@@ -191,7 +253,7 @@ def measure_regions(document) -> dict[str, RegionFit]:
             laid_out = sum(len("".join(run.box.text.split())) for run in runs)
             written = len("".join(_printed_text(box.element).split()))
             fit = RegionFit(name, round(needed * PX_TO_MM, 2), round(box.height * PX_TO_MM, 2),
-                            round(min(sizes), 2) if sizes else None, max(written - laid_out, 0))
+                            round(min(sizes), 2) if sizes else None, max(written - laid_out, 0), box)
             if name not in worst or fit.needed_mm - fit.has_mm > worst[name].needed_mm - worst[name].has_mm:
                 worst[name] = fit
     return worst

@@ -31,7 +31,7 @@ from .qr import address_parts, printed_address, qr_svg
 from .tagging import make_accessible, tag_imposed_sheet
 from .text_layer import install_text_mapping
 from .text import long_date, no_widow, spaced
-from .translate import ENGLISH, edition
+from .translate import ENGLISH, edition, format_key, model_keys
 
 WEASYPRINT_LOGGER = logging.getLogger("weasyprint")
 install_text_mapping()
@@ -60,6 +60,7 @@ class LocalReporting:
     hours: str | None = None
     out_of_hours: object | None = None  # model.AreaContact
     web: str | None = None              # where to report online: printed with a QR code
+    contact: object | None = None       # the source's item it is (for the layouts' data-source)
 
 
 def fit_declarations(fit_scales: dict[str, float] | None) -> str:
@@ -158,12 +159,14 @@ class Renderer:
         self.fetcher = ProjectFetcher(self.layouts_dir, source.logos)
         self.font_config = FontConfiguration()
         self.image_cache: dict = {}
-        # The fit found for each job: its regions' scales, and the problems of
-        # the regions that cannot fit.
-        self.fits: dict[Job, tuple[dict[str, float], list[str]]] = {}
+        # The fit found for each job: its regions' scales, the problems of the
+        # regions that cannot fit and the warnings of those shrunk (fit.py).
+        self.fits: dict[Job, tuple[dict[str, float], list[str], list[str]]] = {}
         self.column_splits: dict[tuple, dict[str, int]] = {}  # the last balanced splits, by Job.family
         self._recent: dict[tuple, Rendered] = {}  # the last two layouts made, by job and fit
         self._stylesheets: dict[str, tuple[CSS, dict, list[str]]] = {}
+        # Each edition's source (kept, so that its id is not reused) and its models' keys: source_key_for.
+        self._model_keys: dict[int, tuple[Source, dict]] = {}
         self.jinja = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.layouts_dir),
             autoescape=True,
@@ -189,6 +192,7 @@ class Renderer:
             del self.image_cache[url]
         self.fits.clear()
         self._recent.clear()
+        self._model_keys.clear()
 
     def layout_for(self, template: str, venue_id: str) -> str:
         """The venue's own version of a product layout if it has one, else the layout."""
@@ -236,10 +240,11 @@ class Renderer:
         area = source.area(job.area_id) if job.area_id else None
         if area:
             local = LocalReporting(area.children_services.name, area.children_services.number,
-                                   area.children_services.hours, area.out_of_hours, area.web)
+                                   area.children_services.hours, area.out_of_hours, area.web,
+                                   area.children_services)
         else:
             contact = source.organisation.local_contact
-            local = LocalReporting(contact.name, contact.number)
+            local = LocalReporting(contact.name, contact.number, contact=contact)
         # The sender's logos, the organisation's and an area's council's, each
         # with its owner's name for its alt text.
         logos = [(source.organisation.logo, source.organisation.name), *([(area.logo, area.council)] if area else [])]
@@ -277,7 +282,26 @@ class Renderer:
             "quiz": [*source.workshop.quiz, *venue.quiz],
             "workshop_sections": {section.id: section for section in source.workshop.sections},
             "session": job.session,
+            # The key of the text an element prints, for its data-source attribute.
+            "source_key": self.source_key_for(source),
         }
+
+    def source_key_for(self, source: Source):
+        """`source_key(item, field)` for the layouts: the key (translate.format_key)
+        of the text that field of an item of `source` (an edition's) holds, as
+        `venues.hotels.signs.no-luggage-or-id.short`; empty for no item. Layouts
+        mark each element that prints a text of the source with it
+        (`data-source`), so that preflight names the text that does not fit
+        by its file and line (fit.py). Attributes do not reach the PDF."""
+        if id(source) not in self._model_keys:
+            self._model_keys[id(source)] = (source, model_keys(source))
+        keys = self._model_keys[id(source)][1]
+
+        def source_key(item, field: str) -> str:
+            if item is None or id(item) not in keys:
+                return ""
+            return format_key(keys[id(item)] + (field,))
+        return source_key
 
     def _distribution_notice(self, translation, area) -> list[str]:
         """Its lines, the English last (a card has room for the last line only)."""

@@ -14,7 +14,7 @@ from .errors import SourceError, SourceProblem, display_path
 from .load import LoadedFile, load_yaml
 from .model import ID_PATTERN, Area, Content, Organisation, Source, Venue, Workshop
 from .reviews import for_print, future_dates, source_reviews
-from .translate import load_translations, source_wording
+from .translate import load_translations, source_wording, written_at
 from .validate import validate
 
 
@@ -120,6 +120,7 @@ def load_source(source_dir: Path, files: dict[Path, bytes] | None = None, today:
                          **{("venues", venue.id): loaded for loaded, venue in venue_files},
                          **{("areas", area.id): loaded for loaded, area in area_files}}
     wording = source_wording(source)
+    source.written_at = written_at(wording, loaded_by_section)
     problems = check_quotes(wording, loaded_by_section)
     named = [(organisation_file, ("logo",), organisation.logo),
              *((loaded, ("logo",), area.logo) for loaded, area in area_files)]

@@ -1,5 +1,6 @@
-"""Text filters the layouts (and the catalogue) print through. No WeasyPrint
-here: the catalogue of a build that rendered nothing must not import it."""
+"""Text filters the layouts (and the catalogue) print through, and the words
+of messages. No WeasyPrint here: the catalogue of a build that rendered
+nothing must not import it."""
 
 from __future__ import annotations
 
@@ -22,3 +23,8 @@ def spaced(text: str | None) -> str:
     """`text` with each run of white space (no-break spaces too) one space:
     wording compared as it reads, however a layout broke or joined it."""
     return " ".join((text or "").split())
+
+
+def plural(count: int, word: str) -> str:
+    """`1 question`, `2 questions`: a message's count and what it counts."""
+    return f"{count} {word}{'' if count == 1 else 's'}"

@@ -15,6 +15,7 @@ to left). Every product must pass preflight in both.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import typing
@@ -26,7 +27,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .checks import straight_quote_problem
 from .errors import SourceProblem
-from .load import FieldPath, LoadedFile
+from .load import FieldPath, LoadedFile, format_field
 from .model import TRANSLATABLE, Source, Strict, Text
 from .text import spaced
 from .validate import describe_error, problems_from_validation
@@ -86,6 +87,22 @@ class Wording:
     english: str
 
 
+@dataclass(frozen=True)
+class WrittenAt:
+    """Where one printed text is written, for messages about the text as
+    printed (preflight's overset and fit): its file, line and column, its field
+    as that file names it, and its length."""
+    file: str
+    line: int | None
+    column: int | None
+    field: str
+    characters: int
+
+    def __str__(self) -> str:
+        """`source/venues/hotels.yaml:20:12: signs[3].short`, as a source problem places itself."""
+        return str(SourceProblem(self.file, self.line, self.column, "", self.field))
+
+
 def _is_text(annotation) -> bool:
     """Whether a field's type is (an optional) `Text`, or a list of them."""
     if typing.get_origin(annotation) is typing.Annotated:
@@ -94,36 +111,64 @@ def _is_text(annotation) -> bool:
 
 
 def _model_wording(model: BaseModel, section: tuple[str, ...], key: TextKey, path: FieldPath,
-                   found: dict[TextKey, Wording]) -> None:
+                   found: dict[TextKey, Wording], models: dict[int, TextKey] | None = None) -> None:
+    if models is not None:
+        models[id(model)] = key
     for name, info in type(model).model_fields.items():
         name_in_file = info.alias or name
         value = getattr(model, name)
         translatable = TRANSLATABLE in info.metadata or _is_text(info.annotation)
-        _value_wording(value, translatable, section, key + (name_in_file,), path + (name_in_file,), found)
+        _value_wording(value, translatable, section, key + (name_in_file,), path + (name_in_file,), found, models)
 
 
 def _value_wording(value, translatable: bool, section, key: TextKey, path: FieldPath,
-                   found: dict[TextKey, Wording]) -> None:
+                   found: dict[TextKey, Wording], models: dict[int, TextKey] | None = None) -> None:
     if isinstance(value, BaseModel):
-        _model_wording(value, section, key, path, found)
+        _model_wording(value, section, key, path, found, models)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             # Items with an id are named by it: a translation survives reordering.
             item_key = item.id if isinstance(item, BaseModel) and "id" in type(item).model_fields else index
-            _value_wording(item, translatable, section, key + (item_key,), path + (index,), found)
+            _value_wording(item, translatable, section, key + (item_key,), path + (index,), found, models)
     elif isinstance(value, str) and translatable:
         found[key] = Wording(section, path, value)
+
+
+def _walk(source: Source, found: dict[TextKey, Wording], models: dict[int, TextKey] | None = None) -> None:
+    for name in ("content", "organisation", "workshop"):
+        _model_wording(getattr(source, name), (name,), (name,), (), found, models)
+    for venue in source.venues:
+        _model_wording(venue, ("venues", venue.id), ("venues", venue.id), (), found, models)
+    for area in source.areas:
+        _model_wording(area, ("areas", area.id), ("areas", area.id), (), found, models)
 
 
 def source_wording(source: Source) -> dict[TextKey, Wording]:
     """Every translatable string of the English source, by its key in a translation file."""
     found: dict[TextKey, Wording] = {}
-    for name in ("content", "organisation", "workshop"):
-        _model_wording(getattr(source, name), (name,), (name,), (), found)
-    for venue in source.venues:
-        _model_wording(venue, ("venues", venue.id), ("venues", venue.id), (), found)
-    for area in source.areas:
-        _model_wording(area, ("areas", area.id), ("areas", area.id), (), found)
+    _walk(source, found)
+    return found
+
+
+def model_keys(source: Source) -> dict[int, TextKey]:
+    """The key of every model in `source` (an edition's), by the model's id():
+    the layouts name the text an element prints by its key (`data-source`),
+    found from the item they print (render.Renderer.source_key)."""
+    models: dict[int, TextKey] = {}
+    _walk(source, {}, models)
+    return models
+
+
+def written_at(wording: dict[TextKey, Wording],
+               loaded_by_section: dict[tuple[str, ...], LoadedFile | None]) -> dict[str, WrittenAt]:
+    """Where each string of the English source is written, by its key as
+    `format_key` spells it (the key the layouts mark elements with)."""
+    found = {}
+    for key, text in wording.items():
+        loaded = loaded_by_section.get(text.section)
+        if loaded is not None:
+            found[format_key(key)] = WrittenAt(loaded.display_path, *(loaded.locate(text.model_path) or (None, None)),
+                                               format_field(text.model_path), len(spaced(text.english)))
     return found
 
 
@@ -186,9 +231,12 @@ def translated_source(source: Source, wording: dict[TextKey, Wording], replaceme
                 problems.append(loaded.problem(key, message, hint, field=format_key(key)))
     if problems:
         return source, problems
-    return Source(translated[("content",)], translated[("organisation",)], translated[("workshop",)],
-                  [translated[("venues", venue.id)] for venue in source.venues],
-                  [translated[("areas", area.id)] for area in source.areas]), []
+    edition_source = Source(translated[("content",)], translated[("organisation",)], translated[("workshop",)],
+                            [translated[("venues", venue.id)] for venue in source.venues],
+                            [translated[("areas", area.id)] for area in source.areas])
+    # What a translation leaves out is printed in English, from the English files.
+    edition_source.written_at = source.written_at
+    return edition_source, []
 
 
 @dataclass
@@ -201,6 +249,14 @@ class Translation:
     # The English it prints for what it leaves untranslated, spaced as
     # text.spaced does: the layout marks it as English (render.mark_english).
     english_left: frozenset[str] = frozenset()
+    # Where its own wording is written, in the translation file, by key.
+    written_at: dict[str, WrittenAt] = field(default_factory=dict)
+
+    def where(self, key: str) -> WrittenAt | None:
+        """Where the text this edition prints for `key` is written: the
+        translation file's line, or the English file's for what it leaves
+        in English (and for a pseudo-locale, made from the English)."""
+        return self.written_at.get(key) or self.source.written_at.get(key)
 
 
 def load_translation(path: Path, loaded: LoadedFile, english: Source,
@@ -220,7 +276,7 @@ def load_translation(path: Path, loaded: LoadedFile, english: Source,
     try:
         header = TranslationHeader.model_validate(loaded.data)
     except ValidationError as error:
-        return None, problems_from_validation(error, loaded)
+        return None, problems_from_validation(error, loaded, model=TranslationHeader)
     problems: list[SourceProblem] = []
     if (header.reviewed_by is None) != (header.reviewed is None):
         problems.append(SourceProblem(display, *(loaded.locate(("reviewed_by",)) or loaded.locate(("reviewed",))
@@ -243,8 +299,11 @@ def load_translation(path: Path, loaded: LoadedFile, english: Source,
                     continue
             line_col = loaded.key_positions.get(key) or loaded.locate(key) or (None, None)
             if key not in wording:
+                nearest = _nearest_key(key, wording)
                 problems.append(SourceProblem(display, *line_col, format_key(key),
                                               "is not wording in the English source",
+                                              f"Did you mean {format_key(nearest)}? Only text is translated, never "
+                                              "ids, numbers or addresses" if nearest else
                                               "Check the ids and keys against the English file: only text is "
                                               "translated, never ids, numbers or addresses"))
             elif not isinstance(value, str) or not value.strip():
@@ -263,8 +322,27 @@ def load_translation(path: Path, loaded: LoadedFile, english: Source,
     if problems:
         return None, problems
     missing = [key for key in wording if key not in replacements]
+    own = {format_key(key): WrittenAt(display, *(loaded.locate(key) or (None, None)), format_key(key),
+                                      len(spaced(text)))
+           for key, text in replacements.items()}
     return Translation(language, translated, missing, display,
-                       frozenset(spaced(wording[key].english) for key in missing)), []
+                       frozenset(spaced(wording[key].english) for key in missing), own), []
+
+
+def _nearest_key(key: TextKey, wording: dict[TextKey, Wording]) -> TextKey | None:
+    """The wording key nearest to `key`, which is none: the same key with its
+    first unknown part (a misspelt id or field) spelt as the nearest known
+    one at that place, if that makes a key of the wording."""
+    import difflib  # here: only a mistake needs it
+
+    for depth, part in enumerate(key):
+        known = {str(other[depth]) for other in wording if len(other) > depth and other[:depth] == key[:depth]}
+        if str(part) in known:
+            continue
+        near = difflib.get_close_matches(str(part), sorted(known), n=1, cutoff=0.6)
+        fixed = key[:depth] + (near[0],) + key[depth + 1:] if near else None
+        return fixed if fixed in wording else None
+    return None
 
 
 # --- pseudo-locales -----------------------------------------------------------------------
@@ -312,7 +390,11 @@ def pseudo_translation(tag: str, english: Source, wording: dict[TextKey, Wording
     language, transform = PSEUDO_LOCALES[tag]
     replacements = {key: transform(found.english) for key, found in wording.items()}
     translated, _ = translated_source(english, wording, replacements)
-    return Translation(language, translated)
+    # Made from the English: each text is written at the English one's line,
+    # as long as the pseudo-locale prints it.
+    written = {name: dataclasses.replace(english.written_at[name], characters=len(spaced(replacements[key])))
+               for key, name in ((key, format_key(key)) for key in replacements) if name in english.written_at}
+    return Translation(language, translated, written_at=written)
 
 
 def load_translations(source_dir: Path, english: Source, wording: dict[TextKey, Wording],

@@ -66,9 +66,6 @@ def library_lookup_by_soname():
     finally:
         ctypes.util.find_library = find_library
 
-# A region shrunk further than this is worth a designer's look.
-SHRINK_WARNING = 0.85
-
 
 @dataclass
 class JobResult:
@@ -100,14 +97,13 @@ def make_pdf(renderer: Renderer, job: Job, thumbnail: bool = False) -> JobResult
     base = job.product.base_format
     content_job = dataclasses.replace(job, format_key=base.key) if base else job
     try:
-        rendered, scales, problems = fit(renderer, content_job)
+        rendered, scales, problems, shrunk = fit(renderer, content_job)
         personal = job.session is not None  # a roster's names: never quoted in messages
         report = check_layout(rendered.document, rendered.html_root, content_job.product, quote=not personal)
         report.fit_scales = scales
         report.problems[:0] = problems
-        for name, scale in scales.items():
-            if scale < SHRINK_WARNING and not problems:
-                report.warnings.append(f"fit: region \"{name}\" shrunk to {scale:.0%} of its size to fit")
+        # Any text set below its design size, a warning (a failure with --strict).
+        report.warnings.extend(shrunk)
         check_glyphs(rendered.document, renderer.font_files(), report, quote=not personal)
         if base:
             frame = renderer.render(job)

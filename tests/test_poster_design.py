@@ -279,7 +279,7 @@ def test_the_write_in_field_is_tall_enough_to_write_a_number_in(source):
 
     renderer = Renderer(source, LAYOUTS_DIR)
     for fmt in ("poster-a4", "poster-a4-press"):
-        rendered, _, _ = fit(renderer, Job("hotels", fmt))
+        rendered = fit(renderer, Job("hotels", fmt)).rendered
         fields = [box for box in _boxes(rendered.document.pages[0]._page_box) if isinstance(box, boxes.BlockBox)
                   and box.element is not None and box.element.get("class") == "write-in"]
         assert fields, "no write-in field"

@@ -185,7 +185,7 @@ def test_build_strict_fails_on_a_reviewed_date_13_months_old(source_copy, tmp_pa
 
 def test_build_strict_fails_on_a_files_warning_also_when_the_file_is_unchanged(source_copy, tmp_path):
     """--strict makes every warning a failure: a card whose signs had to shrink
-    by more than 15% (a preflight warning) fails it, built now or before."""
+    (a preflight warning) fails it, built now or before."""
     unmark(source_copy)
     set_card_sign(source_copy, " ".join(LONG_SIGN_WORDS))
     out = tmp_path / "out"

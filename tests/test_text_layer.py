@@ -94,7 +94,7 @@ def made(tmp_path_factory) -> dict[Job, tuple[Path, str]]:
         assert not result.problems, f"{result.job}: {result.problems}"
         path = out / result.job.output_path.replace("/", "-")
         path.write_bytes(result.pdf)
-        rendered, _, _ = fit(renderer, result.job)  # the layout just made (the renderer keeps it)
+        rendered = fit(renderer, result.job).rendered  # the layout just made (the renderer keeps it)
         made[result.job] = (path, html_text(rendered.html_root))
     return made
 
