@@ -485,8 +485,8 @@ def _printable_trainer(layouts_dir: Path, trainer: str | None) -> tuple[str, ...
         return ()
     fonts, missing = RosterFonts(layouts_dir).needs(trainer)
     if missing:
-        raise click.BadParameter(f"'{missing}' (U+{ord(missing):04X}) is in none of the fonts the roster products "
-                                 "are printed in", param_hint="--trainer")
+        raise click.BadParameter(f"'{missing}' (U+{ord(missing):04X}) is in none of the fonts certificates and "
+                                 "sign-in sheets are printed in", param_hint="--trainer")
     return fonts
 
 
@@ -502,8 +502,8 @@ def _read_roster(roster: Path, layouts_dir: Path, kind: str) -> tuple[tuple[Atte
     for attendee, missing in unprintable:
         outcome = ("its certificate was not made" if kind == "certificate"
                    else "its row is left blank, to fill in by hand")
-        lines.append(f"{roster}:{attendee.row}: {missing.field}: {missing} is in none of the fonts the "
-                     f"{'certificates' if kind == 'certificate' else 'sign-in sheet'} is printed in: {outcome}")
+        lines.append(f"{roster}:{attendee.row}: {missing.field}: {missing} is in none of the fonts "
+                     f"{'certificates are' if kind == 'certificate' else 'the sign-in sheet is'} printed in: {outcome}")
     if kind == "sign-in" and unprintable:  # every attendee keeps their row, and its number
         kept = {attendee.row: attendee for attendee in printable}
         printable = [kept.get(attendee.row, Attendee("", "", None, attendee.row)) for attendee in attendees]
@@ -537,7 +537,8 @@ def _make_roster_file(source_dir: Path, layouts_dir: Path, job: Job, out_dir: Pa
     if outcome.written:
         files = (f"{len(outcome.written)} file{'s' if len(outcome.written) != 1 else ''} into "
                  if split else "")
-        say(f"Wrote {files}{out_dir / written} ({plural(outcome.pages, 'page')}) in {outcome.seconds:.1f} s")
+        where = f"{out_dir / written}/" if written.endswith("/") else str(out_dir / written)
+        say(f"Wrote {files}{where} ({plural(outcome.pages, 'page')}) in {outcome.seconds:.1f} s")
     failed = len(unprintable) + len(outcome.failed_rows)
     if failed and outcome.written:
         raise click.ClickException(f"{failed} of the roster's {what} could not be made (listed above); every other "

@@ -11,18 +11,26 @@ holds are measured once, on a probe layout of the sheet; then each piece is a
 run of whole pages, numbering its rows and pages on from the piece before, and
 the last page is filled with blank rows rather than left with one row alone.
 
-The pieces' PDFs are joined in roster order (`join_pdfs`): their pages, and
-their structure trees under one Document element, so the file stays tagged
-(PDF/UA-1), and the joined file is validated again as it is written.
+The pieces' PDFs are joined in roster order as they come (`JoinedPdf`), one
+piece in memory at a time: their pages, and their structure trees under one
+Document element, so the file stays tagged (PDF/UA-1); a joined file of up to
+1,000 pages is validated again as a whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import io
+import os
+import struct
+import tempfile
 import time
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -78,11 +86,11 @@ def _span(rows: tuple[int, ...]) -> str:
 
 # --- the pieces -----------------------------------------------------------------------
 
-def certificate_pieces(venue_id: str, session: Session, split: bool, per_piece: int = CERTIFICATES_PER_PIECE,
-                       ) -> list[Piece]:
-    """One piece per `per_piece` attendees; with `split`, one per attendee,
-    each its own file named by its row and name."""
+def certificate_pieces(venue_id: str, session: Session, split: bool) -> list[Piece]:
+    """One piece per CERTIFICATES_PER_PIECE attendees; with `split`, one per
+    attendee, each its own file named by its row and name."""
     attendees = session.attendees
+    per_piece = CERTIFICATES_PER_PIECE
     if split:
         folder = Job(venue_id, "certificates", session).output_path.removesuffix(".pdf")
         width = len(str(max(attendee.row for attendee in attendees)))
@@ -98,8 +106,7 @@ def certificate_pieces(venue_id: str, session: Session, split: bool, per_piece: 
     return pieces
 
 
-def sign_in_pieces(venue_id: str, session: Session, first_page_rows: int, page_rows: int,
-                   pages_per_piece: int = SIGN_IN_PAGES_PER_PIECE) -> list[Piece]:
+def sign_in_pieces(venue_id: str, session: Session, first_page_rows: int, page_rows: int) -> list[Piece]:
     """The sheet in pieces of whole pages, given the rows its first page and
     each later page hold. Its rows (the attendees', then the blank ones asked
     for) are made up with blank rows to fill the last page when they run past
@@ -112,8 +119,8 @@ def sign_in_pieces(venue_id: str, session: Session, first_page_rows: int, page_r
         rows = first_page_rows + (pages - 1) * page_rows
     pieces = []
     row = 0
-    for first_page in range(1, pages + 1, pages_per_piece):
-        last_page = min(first_page + pages_per_piece - 1, pages)
+    for first_page in range(1, pages + 1, SIGN_IN_PAGES_PER_PIECE):
+        last_page = min(first_page + SIGN_IN_PAGES_PER_PIECE - 1, pages)
         capacity = sum(first_page_rows if page == 1 else page_rows for page in range(first_page, last_page + 1))
         chunk = session.attendees[row:row + capacity]
         blank = min(capacity, rows - row) - len(chunk)
@@ -172,76 +179,230 @@ def split_file_name(attendee: Attendee, width: int) -> str:
 
 # --- joining ----------------------------------------------------------------------------
 
-def join_pdfs(pieces: Iterator[bytes]) -> bytes:
-    """One tagged PDF of the pieces' pages in order: each piece's structure
-    elements go under the first piece's Document element, and its parent tree
-    entries (and its pages' and annotations' keys into it) are numbered on
-    from the pieces before. The document's catalogue (language, metadata,
-    title) is the first piece's; outlines are left as the first piece has them."""
-    import pikepdf
-    from pikepdf import Array, Name
+# Objects (other than streams) in one object stream of a joined file.
+OBJECTS_PER_STREAM = 200
 
-    joined = None
-    for data in pieces:
-        piece = pikepdf.open(io.BytesIO(data))
-        if joined is None:
-            joined = piece
-            tree = joined.Root.StructTreeRoot
+class JoinedPdf:
+    """One tagged PDF written from pieces, one piece in memory at a time: a
+    10,000-page file held whole in pikepdf takes gigabytes (its structure
+    tree alone is some 640,000 objects), this a piece's worth.
+
+    Each piece's objects are copied as they are (streams still compressed),
+    renumbered after the pieces before: its pages go into one page tree, the
+    elements under its Document element under the joined file's one, and its
+    parent tree entries (and its pages' and annotations' keys into it) are
+    numbered on. The catalogue (language, metadata, outlines), the document
+    information and the Document element's own entries are the first piece's:
+    the pieces are one file's layout cut in runs of pages."""
+
+    def __init__(self, file):
+        self.file = file
+        self.offsets: dict[int, int] = {}
+        self.numbers = 0
+        self.catalog, self.pages, self.tree, self.document, self.parent_tree, self.info = (
+            self._reserve() for _ in range(6))
+        self.page_numbers: list[int] = []
+        self.kids: list[int] = []
+        self.nums: list[bytes] = []
+        self.next_key = 0
+        self.first: dict[str, bytes] | None = None  # the first piece's catalogue, Document and information
+        self.digest = hashlib.md5(usedforsecurity=False)
+        self.position = 0
+        self.batch: list[tuple[int, bytes]] = []  # objects for the next object stream
+        self.compressed: dict[int, tuple[int, int]] = {}  # object -> (its object stream, its index there)
+
+    def _reserve(self) -> int:
+        self.numbers += 1
+        return self.numbers
+
+    def _write(self, data: bytes) -> None:
+        self.file.write(data)
+        self.digest.update(data)
+        self.position += len(data)
+
+    def _object(self, number: int, body: bytes, stream: bool = False) -> None:
+        """Write object `number`: a stream as it is, any other into the next
+        object stream (compressed: a structure element is mostly names)."""
+        if not stream:
+            self.batch.append((number, body))
+            if len(self.batch) >= OBJECTS_PER_STREAM:
+                self._flush()
+            return
+        self.offsets[number] = self.position
+        self._write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+
+    def _flush(self) -> None:
+        if not self.batch:
+            return
+        number = self._reserve()
+        header, bodies, offset = [], [], 0
+        for index, (member, body) in enumerate(self.batch):
+            header.append(b"%d %d" % (member, offset))
+            bodies.append(body)
+            offset += len(body) + 1
+            self.compressed[member] = (number, index)
+        head = b" ".join(header) + b"\n"
+        data = zlib.compress(head + b"\n".join(bodies) + b"\n", 6)
+        self.batch = []
+        self._object(number, b"<< /Type /ObjStm /N %d /First %d /Filter /FlateDecode /Length %d >>\nstream\n%s"
+                     b"\nendstream" % (len(header), len(head), len(data), data), stream=True)
+
+    def add(self, data: bytes) -> None:
+        import pikepdf
+
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            if self.first is None:
+                self._write(b"%%PDF-%s\n%%\xe2\xe3\xcf\xd3\n" % pdf.pdf_version.encode())
+            root = pdf.Root
+            tree = root.StructTreeRoot
             document = tree.K if isinstance(tree.K, pikepdf.Dictionary) else tree.K[0]
             nums = list(tree.ParentTree.Nums)
-            next_key = int(tree.get("/ParentTreeNextKey", max([int(n) for n in nums[::2]], default=-1) + 1))
+            # The piece's own frame stands for the joined file's.
+            mapping = {root.objgen: self.catalog, tree.objgen: self.tree, document.objgen: self.document,
+                       tree.ParentTree.objgen: self.parent_tree, root.Pages.objgen: self.pages}
+            starts = [page.obj for page in pdf.pages] + _kids(document) + nums[1::2]
+            if self.first is None:
+                starts += [value for key, value in root.items() if key not in ("/Pages", "/StructTreeRoot")]
+                if "/Info" in pdf.trailer:
+                    mapping[pdf.trailer.Info.objgen] = self.info
+            copied = _reachable(starts, set(mapping), skip_keys={"/Parent"} | set())
+            for objgen in copied:
+                mapping[objgen] = self._reserve()
+            offset = self.next_key
+            pages = {page.obj.objgen for page in pdf.pages}
+            for objgen, obj in copied.items():
+                keyed = {}
+                if objgen in pages:
+                    keyed = {"/Parent": b"%d 0 R" % self.pages}
+                    if "/StructParents" in obj:
+                        keyed["/StructParents"] = b"%d" % (int(obj.StructParents) + offset)
+                elif isinstance(obj, pikepdf.Dictionary) and "/StructParent" in obj and "/Subtype" in obj:
+                    keyed = {"/StructParent": b"%d" % (int(obj.StructParent) + offset)}
+                self._object(mapping[objgen], _serialise(obj, mapping, keyed), isinstance(obj, pikepdf.Stream))
+            self.page_numbers += [mapping[page.obj.objgen] for page in pdf.pages]
+            self.kids += [mapping[kid.objgen] for kid in _kids(document)]
+            for key, value in zip(nums[::2], nums[1::2]):
+                self.nums.append(b"%d %s" % (int(key) + offset, _serialise(value, mapping)))
+            self.next_key += int(tree.get("/ParentTreeNextKey", max((int(key) for key in nums[::2]), default=-1) + 1))
+            if self.first is None:
+                self.first = {
+                    "catalog": _serialise(root, mapping, {"/Pages": b"%d 0 R" % self.pages,
+                                                          "/StructTreeRoot": b"%d 0 R" % self.tree}),
+                    "document": _serialise(document, mapping, {"/K": None, "/P": b"%d 0 R" % self.tree}),
+                    "tree": _serialise(tree, mapping, {"/K": b"[%d 0 R]" % self.document,
+                                                       "/ParentTree": b"%d 0 R" % self.parent_tree,
+                                                       "/ParentTreeNextKey": None}),
+                    "info": _serialise(pdf.trailer.Info, mapping) if "/Info" in pdf.trailer else b"<< >>",
+                }
+
+    def finish(self) -> None:
+        """The joined file's own objects, its cross-reference table and trailer."""
+        if self.first is None:
+            raise ValueError("nothing to join")
+        references = b" ".join(b"%d 0 R" % number for number in self.page_numbers)
+        self._object(self.pages, b"<< /Type /Pages /Count %d /Kids [%s] >>" % (len(self.page_numbers), references))
+        kids = b" ".join(b"%d 0 R" % number for number in self.kids)
+        self._object(self.document, self.first["document"][:-2] + b" /K [%s] >>" % kids)
+        self._object(self.tree, self.first["tree"][:-2] + b" /ParentTreeNextKey %d >>" % self.next_key)
+        self._object(self.parent_tree, b"<< /Nums [%s] >>" % b" ".join(self.nums))
+        self._object(self.info, self.first["info"])
+        self._object(self.catalog, self.first["catalog"])
+        self._flush()
+        identifier = self.digest.hexdigest().encode()
+        xref = self._reserve()
+        self.offsets[xref] = self.position
+        rows = [struct.pack(">BIH", 0, 0, 0xFFFF)]
+        for number in range(1, self.numbers + 1):
+            if number in self.compressed:
+                rows.append(struct.pack(">BIH", 2, *self.compressed[number]))
+            else:
+                rows.append(struct.pack(">BIH", 1, self.offsets[number], 0))
+        data = zlib.compress(b"".join(rows), 6)
+        self._write(b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root %d 0 R /Info %d 0 R /ID [<%s> <%s>] "
+                    b"/Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n"
+                    % (xref, self.numbers + 1, self.catalog, self.info, identifier, identifier, len(data), data,
+                       self.offsets[xref]))
+
+
+def _kids(element) -> list:
+    import pikepdf
+
+    kids = element.get("/K")
+    kids = [] if kids is None else list(kids) if isinstance(kids, pikepdf.Array) else [kids]
+    return [kid for kid in kids if isinstance(kid, pikepdf.Dictionary) and kid.is_indirect]
+
+
+def _reachable(starts: list, stop: set, skip_keys: set[str]) -> dict:
+    """Every object of its own (indirect) reachable from `starts`, in the order
+    met, without entering the objects in `stop` or a page's `skip_keys`."""
+    import pikepdf
+
+    found: dict = {}
+    stack = list(reversed(starts))
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, pikepdf.Object) or not isinstance(item, (pikepdf.Dictionary, pikepdf.Array,
+                                                                         pikepdf.Stream)):
             continue
-        piece_tree = piece.Root.StructTreeRoot
-        piece_document = piece_tree.K if isinstance(piece_tree.K, pikepdf.Dictionary) else piece_tree.K[0]
-        kids = piece_document.get("/K")
-        kids = [] if kids is None else list(kids) if isinstance(kids, Array) else [kids]
-        piece_nums = list(piece_tree.ParentTree.Nums)
-        # Cut the piece's elements from its own root before they are copied:
-        # otherwise copying an element copies its whole tree again.
-        for kid in kids:
-            if isinstance(kid, pikepdf.Dictionary) and "/P" in kid:
-                del kid["/P"]
-        for page in piece.pages:
-            if "/StructParents" in page.obj:
-                page.obj.StructParents = int(page.obj.StructParents) + next_key
-            for annotation in page.obj.get("/Annots") or []:
-                if "/StructParent" in annotation:
-                    annotation.StructParent = int(annotation.StructParent) + next_key
-            del page.obj["/Parent"]
-        for page in piece.pages:
-            joined.pages.append(page)
-        copied = joined.copy_foreign(Array(kids))
-        for kid in copied:
-            if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
-                kid.P = document
-        own = document.get("/K")
-        own = [] if own is None else list(own) if isinstance(own, Array) else [own]
-        document.K = Array(own + list(copied))
-        values = joined.copy_foreign(Array(piece_nums[1::2]))
-        for key, value in zip(piece_nums[::2], values):
-            nums += [int(key) + next_key, value]
-        next_key += int(piece_tree.get("/ParentTreeNextKey", max([int(n) for n in piece_nums[::2]], default=-1) + 1))
-        piece.close()
-    if joined is None:
-        raise ValueError("nothing to join")
-    tree = joined.Root.StructTreeRoot
-    tree.ParentTree = joined.make_indirect(pikepdf.Dictionary(Nums=Array(nums)))
-    tree.ParentTreeNextKey = next_key
-    out = io.BytesIO()
-    joined.save(out, deterministic_id=True, compress_streams=True,
-                object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    joined.close()
-    return out.getvalue()
+        if item.is_indirect:
+            if item.objgen in found or item.objgen in stop:
+                continue
+            found[item.objgen] = item
+        if isinstance(item, pikepdf.Array):
+            stack.extend(reversed(list(item)))
+        else:
+            is_page = item.get("/Type") == "/Page"
+            stack.extend(reversed([value for key, value in item.items() if not (is_page and key in skip_keys)]))
+    return found
+
+
+def _serialise(obj, mapping: dict, keyed: dict | None = None, top: bool = True) -> bytes:
+    """`obj` in PDF syntax, its references renumbered by `mapping` (a direct
+    object written out in place); at the top, `keyed` replaces (or, with
+    None, removes) entries of a dictionary. A stream keeps its encoded data."""
+    import pikepdf
+
+    if isinstance(obj, pikepdf.Object) and not top and obj.is_indirect and isinstance(
+            obj, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream)):
+        return b"%d 0 R" % mapping[obj.objgen]
+    if isinstance(obj, pikepdf.Array):
+        return b"[" + b" ".join(_serialise(value, mapping, top=False) for value in obj) + b"]"
+    if isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)):
+        keyed = keyed or {}
+        entries = [(key, keyed[key] if key in keyed else _serialise(value, mapping, top=False))
+                   for key, value in obj.items() if not (key in keyed and keyed[key] is None)]
+        entries += [(key, value) for key, value in keyed.items() if value is not None and key not in obj]
+        if isinstance(obj, pikepdf.Stream):
+            data = obj.read_raw_bytes()
+            entries = [(key, value) for key, value in entries if key != "/Length"] + [("/Length", b"%d" % len(data))]
+            body = b"<< " + b" ".join(pikepdf.Name(key).unparse() + b" " + value for key, value in entries) + b" >>"
+            return body + b"\nstream\n" + data + b"\nendstream"
+        return b"<< " + b" ".join(pikepdf.Name(key).unparse() + b" " + value for key, value in entries) + b" >>"
+    if isinstance(obj, bool):
+        return b"true" if obj else b"false"
+    if isinstance(obj, int):
+        return b"%d" % obj
+    if isinstance(obj, Decimal):
+        return format(obj, "f").encode()
+    if obj is None:
+        return b"null"
+    return obj.unparse()
 
 
 # --- making the files ---------------------------------------------------------------------
 
+# A joined file of up to this many pages is validated again as a whole; the
+# validator takes about 0.2 MB a page, so a longer one is its validated pieces,
+# joined with their tags as they were.
+VALIDATE_JOINED_PAGES = 1000
+
+
 def make_roster_files(source: Source, layouts_dir: Path, pieces: list[Piece], out_dir: Path, output_path: str,
                       workers: int, progress: Progress | None = None) -> RosterOutcome:
     """Render the pieces (on `workers` processes when there are several) and
-    write them: each to its own file when it has a path, else all joined into
-    `output_path`, in roster order. A piece that fails is left out, and
-    listed in the outcome with its problems; the others are written."""
+    write them: each to its own file when it has a path, else all joined, in
+    roster order as they come, into `output_path`. A piece that fails is left
+    out, and listed in the outcome with its problems; the others are written."""
     from .preflight import PreflightReport, check_standard
     from .workers import render_all, require_harfbuzz_subset
 
@@ -249,52 +410,63 @@ def make_roster_files(source: Source, layouts_dir: Path, pieces: list[Piece], ou
     require_harfbuzz_subset()
     outcome = RosterOutcome()
     index = {piece.job: number for number, piece in enumerate(pieces)}
-    made: dict[int, bytes | None] = {}  # pieces done, not yet joined (None: failed)
-    joined: list[bytes] = []
+    split = bool(pieces[0].path)
+    waiting: dict[int, bytes | None] = {}  # pieces done out of order (None: failed)
+    joined = 0                              # pieces joined (or passed over) so far
+    target = out_dir / output_path
+    partial = None
+    if not split:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     results = render_all([piece.job for piece in pieces], source, layouts_dir, workers, thumbnails=False)
     try:
-        for count, result in enumerate(results, 1):
-            piece = pieces[index[result.job]]
-            problems = list(result.problems)
-            if not problems and result.report.pages != piece.pages:
-                problems.append(f"overset: {result.report.pages} pages where {piece.pages} were expected: "
-                                "the content does not fit the layout")
-            if problems:
-                outcome.failed.append((piece, problems))
-            elif piece.path:
-                atomic_write(out_dir / piece.path, result.pdf)
-                outcome.written.append(out_dir / piece.path)
-                outcome.pages += result.report.pages
+        with (os.fdopen(handle, "wb") if partial else contextlib.nullcontext()) as file:
+            writer = JoinedPdf(file) if file else None
+            for count, result in enumerate(results, 1):
+                piece = pieces[index[result.job]]
+                problems = list(result.problems)
+                if not problems and result.report.pages != piece.pages:
+                    problems.append(f"overset: {result.report.pages} pages where {piece.pages} were expected: "
+                                    "the content does not fit the layout")
+                if problems:
+                    outcome.failed.append((piece, problems))
+                elif split:
+                    atomic_write(out_dir / piece.path, result.pdf)
+                    outcome.written.append(out_dir / piece.path)
+                    outcome.pages += result.report.pages
+                else:
+                    outcome.pages += result.report.pages
+                if not split:
+                    waiting[index[result.job]] = None if problems else result.pdf
+                    while joined in waiting:
+                        data = waiting.pop(joined)
+                        if data is not None:
+                            writer.add(data)
+                        joined += 1
+                result.pdf = None
+                if progress:
+                    progress(count, len(pieces), piece, result)
+            if writer and writer.first is not None:
+                writer.finish()
+                file.flush()
+                os.fsync(file.fileno())
+        outcome.failed.sort(key=lambda failure: index[failure[0].job])
+        if partial and outcome.pages:
+            report = PreflightReport(outcome.pages, 0, 0)
+            if len(pieces) > 1 and outcome.pages <= VALIDATE_JOINED_PAGES:  # each piece passed; so must the whole
+                check_standard(Path(partial).read_bytes(), pieces[0].job.product, report)
+            if report.problems:
+                outcome.failed = [(piece, report.problems) for piece in pieces]
+                outcome.pages = 0
             else:
-                made[index[result.job]] = result.pdf
-                outcome.pages += result.report.pages
-            if progress:
-                progress(count, len(pieces), piece, result)
-            result.pdf = None
-            while len(joined) < len(pieces) and len(joined) in made or _failed_next(outcome, pieces, joined, made):
-                joined.append(made.pop(len(joined), None))
+                os.chmod(partial, 0o644)
+                os.replace(partial, target)
+                partial = None
+                outcome.written.append(target)
     finally:
         if hasattr(results, "close"):
             results.close()
-    outcome.failed.sort(key=lambda failure: index[failure[0].job])
-    parts = [part for part in joined if part is not None]
-    if parts and not pieces[0].path:
-        pdf = parts[0] if len(parts) == 1 else join_pdfs(iter(parts))
-        report = PreflightReport(outcome.pages, 0, 0)
-        if len(parts) > 1:  # each piece passed; the file they make is checked too
-            check_standard(pdf, pieces[0].job.product, report)
-        if report.problems:
-            outcome.failed = [(piece, report.problems) for piece in pieces]
-            outcome.pages = 0
-        else:
-            atomic_write(out_dir / output_path, pdf)
-            outcome.written.append(out_dir / output_path)
+        if partial:
+            Path(partial).unlink(missing_ok=True)
     outcome.seconds = time.perf_counter() - started
     return outcome
-
-
-def _failed_next(outcome: RosterOutcome, pieces: list[Piece], joined: list, made: dict) -> bool:
-    """The next piece to join has failed: it is passed over."""
-    position = len(joined)
-    return position < len(pieces) and position not in made and any(
-        piece is pieces[position] for piece, _ in outcome.failed)
