@@ -533,18 +533,21 @@ def _make_roster_file(source_dir: Path, layouts_dir: Path, job: Job, out_dir: Pa
     for piece, problems in outcome.failed:
         for problem in problems:
             say(f"  error: {job.output_path} ({piece.label}): {problem}")
-    what = "certificates" if job.product.kind == "certificate" else "rows of the sign-in sheet"
     if outcome.written:
         files = (f"{len(outcome.written)} file{'s' if len(outcome.written) != 1 else ''} into "
                  if split else "")
         where = f"{out_dir / written}/" if written.endswith("/") else str(out_dir / written)
         say(f"Wrote {files}{where} ({plural(outcome.pages, 'page')}) in {outcome.seconds:.1f} s")
-    failed = len(unprintable) + len(outcome.failed_rows)
-    if failed and outcome.written:
-        raise click.ClickException(f"{failed} of the roster's {what} could not be made (listed above); every other "
-                                   "one was written")
-    if failed or outcome.failed:
-        raise click.ClickException(f"{job.product.title} could not be made; nothing was written")
+    if outcome.failed or not outcome.written:
+        raise click.ClickException(f"{job.product.title} could not be made; nothing was written" if not outcome.written
+                                   else f"{plural(len(outcome.failed_rows), 'certificate')} could not be made (listed "
+                                        "above); every other one was written")
+    if unprintable and job.product.kind == "certificate":
+        raise click.ClickException(f"{len(unprintable)} of the roster's certificates could not be made (listed "
+                                   "above); every other one was written")
+    if unprintable:
+        raise click.ClickException(f"{plural(len(unprintable), 'name')} of the roster could not be printed (listed "
+                                   "above): left blank to fill in by hand, on the sheet written")
 
 
 def duration_choice(source_dir: Path, minutes: int) -> int:

@@ -142,19 +142,20 @@ def measure_sign_in(source: Source, layouts_dir: Path, venue_id: str, session: S
 
     from .render import Renderer
 
-    probe = dataclasses.replace(session, attendees=(), blank_rows=PROBE_ROWS, total_pages=None, first_row=1,
-                                first_page=1, heading=True)
-    document = Renderer(source, layouts_dir).render(Job(venue_id, "sign-in", probe)).document
-
     def rows(box) -> int:
         if isinstance(box, boxes.TableRowBox) and "row" in (box.element.get("class") or "").split():
             return 1
         return sum(rows(child) for child in getattr(box, "children", ()))
 
-    counts = [rows(page._page_box) for page in document.pages]
-    if len(counts) < 3:
-        raise RuntimeError(f"the sign-in probe of {PROBE_ROWS} rows came to {len(counts)} pages, not 3 or more")
-    return counts[0], counts[1]
+    renderer = Renderer(source, layouts_dir)
+    blank_rows = PROBE_ROWS
+    while True:
+        probe = dataclasses.replace(session, attendees=(), blank_rows=blank_rows, total_pages=None, first_row=1,
+                                    first_page=1, heading=True)
+        counts = [rows(page._page_box) for page in renderer.render(Job(venue_id, "sign-in", probe)).document.pages]
+        if len(counts) >= 3:  # the second page is a whole one
+            return counts[0], counts[1]
+        blank_rows *= 2
 
 
 # --- file names -------------------------------------------------------------------------
@@ -401,8 +402,9 @@ def make_roster_files(source: Source, layouts_dir: Path, pieces: list[Piece], ou
                       workers: int, progress: Progress | None = None) -> RosterOutcome:
     """Render the pieces (on `workers` processes when there are several) and
     write them: each to its own file when it has a path, else all joined, in
-    roster order as they come, into `output_path`. A piece that fails is left
-    out, and listed in the outcome with its problems; the others are written."""
+    roster order as they come, into `output_path`. A piece that fails is
+    listed in the outcome with its problems; the other certificates are
+    written, but a sign-in sheet is written whole or not at all."""
     from .preflight import PreflightReport, check_standard
     from .workers import render_all, require_harfbuzz_subset
 
@@ -451,6 +453,8 @@ def make_roster_files(source: Source, layouts_dir: Path, pieces: list[Piece], ou
                 file.flush()
                 os.fsync(file.fileno())
         outcome.failed.sort(key=lambda failure: index[failure[0].job])
+        if partial and outcome.failed and pieces[0].job.product.kind == "sign-in":
+            outcome.pages = 0  # a sheet with pages missing is no sheet: its rows would not follow on
         if partial and outcome.pages:
             report = PreflightReport(outcome.pages, 0, 0)
             if len(pieces) > 1 and outcome.pages <= VALIDATE_JOINED_PAGES:  # each piece passed; so must the whole
