@@ -392,6 +392,34 @@ def _serialise(obj, mapping: dict, keyed: dict | None = None, top: bool = True) 
 
 # --- making the files ---------------------------------------------------------------------
 
+# Pages one set of worker processes makes before it is ended and another
+# forked: a worker's memory grows as it lays out names (the fonts it holds at
+# every size a fit tried), so no worker lives for more than about 1,000
+# certificates, and a roster of any size takes the memory of that many.
+PAGES_PER_POOL = 1000
+
+
+def _rendered(pieces: list[Piece], source: Source, layouts_dir: Path, workers: int):
+    """The pieces' results, as they are made, on workers forked afresh for
+    each PAGES_PER_POOL pages (a single piece: here, in this process)."""
+    from .workers import render_all
+
+    batches, pages = [[]], 0
+    for piece in pieces:
+        if pages >= PAGES_PER_POOL:
+            batches.append([])
+            pages = 0
+        batches[-1].append(piece)
+        pages += piece.pages
+    for batch in batches:
+        results = render_all([piece.job for piece in batch], source, layouts_dir, workers, thumbnails=False)
+        try:
+            yield from results
+        finally:
+            if hasattr(results, "close"):
+                results.close()
+
+
 # A joined file of up to this many pages is validated again as a whole; the
 # validator takes about 0.2 MB a page, so a longer one is its validated pieces,
 # joined with their tags as they were.
@@ -406,7 +434,7 @@ def make_roster_files(source: Source, layouts_dir: Path, pieces: list[Piece], ou
     listed in the outcome with its problems; the other certificates are
     written, but a sign-in sheet is written whole or not at all."""
     from .preflight import PreflightReport, check_standard
-    from .workers import render_all, require_harfbuzz_subset
+    from .workers import require_harfbuzz_subset
 
     started = time.perf_counter()
     require_harfbuzz_subset()
@@ -420,7 +448,7 @@ def make_roster_files(source: Source, layouts_dir: Path, pieces: list[Piece], ou
     if not split:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    results = render_all([piece.job for piece in pieces], source, layouts_dir, workers, thumbnails=False)
+    results = _rendered(pieces, source, layouts_dir, workers)
     try:
         with (os.fdopen(handle, "wb") if partial else contextlib.nullcontext()) as file:
             writer = JoinedPdf(file) if file else None
