@@ -24,7 +24,7 @@ from materials.jobs import PRODUCT_FORMATS, PRODUCT_KINDS, VARIANTS, Job, Select
 from materials.pipeline import BuildResult, build as run_build, make_roster_file
 from materials.reviews import due
 from materials.workers import JobResult, RenderPool
-from materials.roster import parse_date, read_roster
+from materials.roster import DATE_FORMS, MAX_BYTES, MAX_ROWS, Attendee, RosterFonts, parse_date, read_roster
 from materials.write import read_manifest
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -449,7 +449,7 @@ def session_date(context, parameter, value: str | None):
     try:
         return parse_date(value)
     except ValueError as error:
-        raise click.BadParameter(str(error)) from None
+        raise click.BadParameter(f"{error}. Write it as {DATE_FORMS}") from None
 
 
 def roster_options(command):
@@ -457,14 +457,20 @@ def roster_options(command):
     for option in reversed([
         click.option("--venue", "venue_id", required=True, metavar="ID",
                      help="The venue type the session trained staff for (see `make-materials list`)."),
-        click.option("--date", "date", required=True, metavar="YYYY-MM-DD", callback=session_date,
-                     help="The date of the session."),
+        click.option("--date", "date", required=True, metavar="DATE", callback=session_date,
+                     help=f"The date of the session: {DATE_FORMS}. Printed in words (1 December 2026)."),
         click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
                      help="Folder for the PDF. Default: output/roster-<roster file name>/, or output/sign-in/ for "
                           "a sign-in sheet made without a roster. It holds attendees' names: keep it private."),
+        jobs_option,
     ]):
         command = option(command)
     return command
+
+
+ROSTER_HELP = ("CSV file saved from a spreadsheet (UTF-8; commas, semicolons or tabs between the columns) with a "
+               "header row: name, or First name and Surname (required); organisation; date (when attendees came on "
+               f"different days). At most {MAX_ROWS:,} rows and {MAX_BYTES // 1_000_000} MB.")
 
 
 def _roster_out(out_dir: Path | None, roster: Path | None) -> Path:
@@ -473,42 +479,132 @@ def _roster_out(out_dir: Path | None, roster: Path | None) -> Path:
     return Path("output") / (f"roster-{roster.stem}" if roster else "sign-in")
 
 
-def _make_roster_file(source_dir: Path, layouts_dir: Path, job: Job, out_dir: Path) -> None:
-    with user_errors(out_dir):
-        result = make_roster_file(source_dir, layouts_dir, job, out_dir)
-    report_problems(result)
-    if result.problems:
-        raise click.ClickException(f"{job.product.title} could not be made; nothing was written")
-    pages = result.report.pages
-    say(f"Wrote {out_dir / job.output_path} ({pages} page{'s' if pages != 1 else ''}) in {result.seconds:.1f} s")
+def _printable_trainer(layouts_dir: Path, trainer: str | None) -> tuple[str, ...]:
+    """The script fonts the trainer's name needs; a character no font has is a usage error."""
+    if not trainer:
+        return ()
+    fonts, missing = RosterFonts(layouts_dir).needs(trainer)
+    if missing:
+        raise click.BadParameter(f"'{missing}' (U+{ord(missing):04X}) is in none of the fonts certificates and "
+                                 "sign-in sheets are printed in", param_hint="--trainer")
+    return fonts
 
 
-def _read_roster(roster: Path) -> tuple:
+def _read_roster(roster: Path, layouts_dir: Path, kind: str) -> tuple[tuple[Attendee, ...], list[str]]:
+    """The roster's attendees that can be printed, each with the fonts it
+    needs, and a line for each row that cannot (its number and character)."""
     try:
-        return tuple(read_roster(roster))
+        attendees = read_roster(roster)
     except SourceError as error:
         fail_on_source_error(error, "the roster")
+    printable, unprintable = RosterFonts(layouts_dir).check(attendees)
+    lines = []
+    for attendee, missing in unprintable:
+        outcome = ("its certificate was not made" if kind == "certificate"
+                   else "its row is left blank, to fill in by hand")
+        lines.append(f"{roster}:{attendee.row}: {missing.field}: {missing} is in none of the fonts "
+                     f"{'certificates are' if kind == 'certificate' else 'the sign-in sheet is'} printed in: {outcome}")
+    if kind == "sign-in" and unprintable:  # every attendee keeps their row, and its number
+        kept = {attendee.row: attendee for attendee in printable}
+        printable = [kept.get(attendee.row, Attendee("", "", None, attendee.row)) for attendee in attendees]
+    return tuple(printable), lines
+
+
+def _make_roster_file(source_dir: Path, layouts_dir: Path, job: Job, out_dir: Path, workers: int,
+                      unprintable: list[str], split: bool = False) -> None:
+    """Make the file (or files) and report: progress for a roster made in
+    several pieces, the rows not made, and exit status 1 when any was not."""
+    def progress(number: int, total: int, piece, result: JobResult) -> None:
+        if total == 1 and not piece.path:
+            return
+        where = f"{job.output_path.removesuffix('.pdf')}/ {piece.label}" if piece.path else \
+            f"{job.output_path} {piece.label}"
+        if result.error:
+            say(f"[{number}/{total}] FAILED {where}")
+        else:
+            pages = result.report.pages
+            say(f"[{number}/{total}] {where}  {pages} page{'s' if pages != 1 else ''}  {result.seconds:.2f} s")
+
+    for line in unprintable:
+        say(f"error: {line}")
+    with user_errors(out_dir):
+        outcome, written = make_roster_file(source_dir, layouts_dir, job, out_dir, workers=workers, split=split,
+                                            progress=progress)
+    for piece, problems in outcome.failed:
+        for problem in problems:
+            say(f"  error: {job.output_path} ({piece.label}): {problem}")
+    if outcome.written:
+        files = (f"{len(outcome.written)} file{'s' if len(outcome.written) != 1 else ''} into "
+                 if split else "")
+        where = f"{out_dir / written}/" if written.endswith("/") else str(out_dir / written)
+        say(f"Wrote {files}{where} ({plural(outcome.pages, 'page')}) in {outcome.seconds:.1f} s")
+    if outcome.failed or not outcome.written:
+        raise click.ClickException(f"{job.product.title} could not be made; nothing was written" if not outcome.written
+                                   else f"{plural(len(outcome.failed_rows), 'certificate')} could not be made (listed "
+                                        "above); every other one was written")
+    if unprintable and job.product.kind == "certificate":
+        raise click.ClickException(f"{len(unprintable)} of the roster's certificates could not be made (listed "
+                                   "above); every other one was written")
+    if unprintable:
+        raise click.ClickException(f"{plural(len(unprintable), 'name')} of the roster could not be printed (listed "
+                                   "above): left blank to fill in by hand, on the sheet written")
+
+
+def duration_choice(source_dir: Path, minutes: int) -> int:
+    """--duration must be the length of one of the session plans in the source."""
+    from materials.source import load_source
+
+    with user_errors():
+        plans = sorted({plan.minutes for plan in load_source(source_dir).workshop.plans})
+    if minutes not in plans:
+        raise click.BadParameter(f"{minutes} is not the length of a session plan; choose from "
+                                 f"{', '.join(map(str, plans))} (source/workshop.yaml, plans)",
+                                 param_hint="--duration")
+    return minutes
 
 
 @cli.command()
 @source_option
 @layouts_option
 @click.option("--roster", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
-              help="CSV file (UTF-8) with a header row: name (required), organisation, date (YYYY-MM-DD).")
+              help=ROSTER_HELP)
 @roster_options
-@click.option("--trainer", required=True, help="The trainer's name, printed on every certificate.")
+@click.option("--trainer", required=True, help="The trainer's name, printed on every certificate above the line "
+                                               "they sign on.")
+@click.option("--duration", "minutes", type=int, required=True, metavar="MINUTES",
+              help="The session's length in minutes, as one of the session plans: 60 or 90 (source/workshop.yaml).")
+@click.option("--split", is_flag=True,
+              help="Write one PDF per attendee (to email each their own), named by roster row and name "
+                   "(0007-Zoë-Smith.pdf), into a folder named for the session, instead of one file.")
 def certificates(source_dir: Path, layouts_dir: Path, roster: Path, venue_id: str, date, out_dir: Path | None,
-                 trainer: str) -> None:
+                 workers: int, trainer: str, minutes: int, split: bool) -> None:
     """Make certificates of attendance: one A4 landscape page per attendee.
 
-    Each certificate shows the attendee's name (any script), the venue type,
-    the date, the trainer and the topics covered. Roster problems are listed
-    with their row numbers, and nothing is written until they are fixed.
+    Each certificate shows the attendee's name (in any script a UK roster
+    holds: Latin, Greek, Cyrillic, Arabic, Hebrew, Chinese, Japanese, Korean,
+    Devanagari, Bengali, Gurmukhi, Gujarati, Tamil, Thai), their organisation,
+    the venue type, the date, the session's length, the trainer with a line to
+    sign on, and the topics covered.
+
+    Roster problems are listed with their row numbers, and nothing is written
+    until they are fixed. A row whose name has a character no font has is
+    named by its row and that character: every other certificate is made, and
+    the exit status is 1. A long roster is made in pieces on --jobs processes,
+    with progress; a file over the limits is refused before anything is made.
     """
     require_known_venues(source_dir, (venue_id,))
-    session = Session(date, trainer.strip(), _read_roster(roster))
+    minutes = duration_choice(source_dir, minutes)
+    trainer = " ".join(trainer.split())
+    trainer_fonts = _printable_trainer(layouts_dir, trainer)
+    attendees, unprintable = _read_roster(roster, layouts_dir, "certificate")
+    session = Session(date, trainer, attendees, minutes=minutes, trainer_fonts=trainer_fonts)
     out_dir = _roster_out(out_dir, roster)
-    _make_roster_file(source_dir, layouts_dir, Job(venue_id, "certificates", session), out_dir)
+    if not attendees:
+        for line in unprintable:
+            say(f"error: {line}")
+        raise click.ClickException("no certificate could be made; nothing was written")
+    _make_roster_file(source_dir, layouts_dir, Job(venue_id, "certificates", session), out_dir, workers,
+                      unprintable, split)
 
 
 @cli.command(name="sign-in")
@@ -516,17 +612,27 @@ def certificates(source_dir: Path, layouts_dir: Path, roster: Path, venue_id: st
 @layouts_option
 @roster_options
 @click.option("--roster", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
-              help="CSV file of attendees (as for `certificates`): their names are printed on the sheet.")
+              help=f"{ROSTER_HELP} Its names are printed on the sheet, one row each.")
 @click.option("--rows", type=click.IntRange(1, 200), default=20, show_default=True,
-              help="Rows on the sheet; with --roster, blank rows are added after the names up to this number.")
+              help="Rows on the sheet at least; with --roster, blank rows are added after the names up to this "
+                   "number. A sheet longer than a page has its last page filled with blank rows.")
 @click.option("--trainer", default=None, help="The trainer's name (a blank to fill in when left out).")
-def sign_in(source_dir: Path, layouts_dir: Path, venue_id: str, date, out_dir: Path | None, roster: Path | None,
-            rows: int, trainer: str | None) -> None:
-    """Make an A4 attendance sheet for a session: name, organisation, signature."""
+def sign_in(source_dir: Path, layouts_dir: Path, venue_id: str, date, out_dir: Path | None, workers: int,
+            roster: Path | None, rows: int, trainer: str | None) -> None:
+    """Make an A4 attendance sheet for a session: name, organisation, signature.
+
+    Names print in any script (as on certificates). A sheet that runs past
+    its first page ends on a full page (blank rows fill it): never one row
+    alone on a page. A row whose name cannot be printed is left blank to fill
+    in by hand, and named by its row and character (exit status 1).
+    """
     require_known_venues(source_dir, (venue_id,))
-    attendees = _read_roster(roster) if roster else ()
-    session = Session(date, trainer.strip() if trainer else None, attendees, max(rows - len(attendees), 0))
-    _make_roster_file(source_dir, layouts_dir, Job(venue_id, "sign-in", session), _roster_out(out_dir, roster))
+    trainer = " ".join(trainer.split()) if trainer else None
+    trainer_fonts = _printable_trainer(layouts_dir, trainer)
+    attendees, unprintable = _read_roster(roster, layouts_dir, "sign-in") if roster else ((), [])
+    session = Session(date, trainer, attendees, max(rows - len(attendees), 0), trainer_fonts=trainer_fonts)
+    _make_roster_file(source_dir, layouts_dir, Job(venue_id, "sign-in", session), _roster_out(out_dir, roster),
+                      workers, unprintable)
 
 
 def stop_on_sigterm(signum, frame) -> None:

@@ -6,7 +6,8 @@ serves two things and refuses everything else:
 - `file:` URLs whose real path (after `..` and symlinks are resolved) is inside
   the layouts folder;
 - `fontpkg:<family>/<file>` URLs naming a font file inside an installed
-  `fontpkg-<family>` pip package.
+  `fontpkg-<family>` pip package, or inside one of the few other font
+  packages named below (for the scripts no fontpkg- package covers).
 """
 
 from __future__ import annotations
@@ -26,8 +27,21 @@ class RefusedURL(PermissionError):
     pass
 
 
+# Font packages of other publishers, by the name a `fontpkg:` URL gives them:
+# their module and the folder of font files inside it. Roster names in the
+# scripts no fontpkg- package covers (Hebrew, Indic, Thai, CJK) print in them.
+OTHER_FONT_PACKAGES = {
+    "manimgx-fonts": ("manimgx_fonts", "."),
+    "justmytype-intl-cjk": ("justmytype_intl_cjk", "fonts/ofl"),
+}
+
+
 def font_package_folder(family: str) -> Path:
-    """The folder of font files in the pip package `fontpkg-<family>`."""
+    """The folder of font files in the pip package `fontpkg-<family>` (or one
+    of OTHER_FONT_PACKAGES)."""
+    if family in OTHER_FONT_PACKAGES:
+        name, folder = OTHER_FONT_PACKAGES[family]
+        return Path(importlib.import_module(name).__file__).parent / folder
     module = importlib.import_module("fontpkg_" + family.replace("-", "_"))
     return Path(module.ROOT) / "files"
 

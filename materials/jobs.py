@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from .roster import Attendee
+from .roster import SCRIPT_FONTS, Attendee
 
 if TYPE_CHECKING:  # the model (pydantic) is imported only by the builds that load the source
     from .model import Source
@@ -114,6 +114,22 @@ class Session:
     trainer: str | None
     attendees: tuple[Attendee, ...] = ()
     blank_rows: int = 0        # sign-in: empty rows to write in by hand
+    minutes: int | None = None  # certificates: the session's length, one of the session plans'
+    trainer_fonts: tuple[str, ...] = ()  # the script fonts the trainer's name needs (roster.SCRIPT_FONTS)
+    # A long roster is made in pieces (roster_files.py): a piece's first row
+    # number on the sign-in sheet, the number of its first page, the sheet's
+    # pages in all (None: count them), and whether it is the first piece, which
+    # the session's details head.
+    first_row: int = 1
+    first_page: int = 1
+    total_pages: int | None = None
+    heading: bool = True
+
+    @property
+    def fonts(self) -> tuple[str, ...]:
+        """The script fonts (layouts/common/scripts/) this file's text needs."""
+        needed = {*self.trainer_fonts, *(key for attendee in self.attendees for key in attendee.fonts)}
+        return tuple(key for key in SCRIPT_FONTS if key in needed)
 
 
 @dataclass(frozen=True)

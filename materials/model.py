@@ -308,6 +308,9 @@ class WorkshopLabels(Strict):
     certificate_date: Text
     certificate_trainer: Text
     certificate_topics: Text
+    certificate_duration: Text
+    certificate_minutes: Text
+    certificate_signature: Text
     sign_in_title: Text
     sign_in_name: Text
     sign_in_organisation: Text

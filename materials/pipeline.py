@@ -28,12 +28,13 @@ from .errors import display_path
 from .keys import JobKeys
 from .jobs import PRODUCT_FORMATS, Job, Selection, plan_jobs
 from .reviews import Review
-from .workers import JobResult, RenderPool, WorkerInputs, render_all, render_here, require_harfbuzz_subset
+from .workers import JobResult, RenderPool, WorkerInputs, render_all, require_harfbuzz_subset
 from .write import (BUILD_RECORDS, atomic_write, manifest_entry, output_lock, read_build_record, read_manifest,
                     signals_deferred, write_build_record, write_manifest)
 
 if TYPE_CHECKING:
     from .model import Source
+    from .roster_files import RosterOutcome
 
 GENERATOR = "make-materials 0.1"
 
@@ -204,19 +205,22 @@ def _record(result: JobResult, out_dir: Path | None, manifest: dict, source: Sou
     result.pdf = result.thumbnail = None  # written: do not hold every PDF in memory
 
 
-def make_roster_file(source_dir: Path, layouts_dir: Path, job: Job, out_dir: Path) -> JobResult:
-    """Make one roster product (certificates or a sign-in sheet) into `out_dir`.
-    Nothing goes into a manifest: the file holds attendees' names."""
+def make_roster_file(source_dir: Path, layouts_dir: Path, job: Job, out_dir: Path, *, workers: int = 1,
+                     split: bool = False, progress=None) -> tuple[RosterOutcome, str]:
+    """Make one roster product (certificates or a sign-in sheet) for `job`'s
+    session into `out_dir`, in pieces on `workers` processes (roster_files.py):
+    one file, or with `split` one certificate per file. Nothing goes into a
+    manifest: the files hold attendees' names. Returns the outcome and what
+    was written (the file, or the folder of split files) relative to `out_dir`."""
+    from .roster_files import certificate_pieces, make_roster_files, measure_sign_in, sign_in_pieces
     from .source import load_source
-    from .render import Renderer
 
     source = load_source(source_dir)
     require_harfbuzz_subset()
-    [result] = render_here(Renderer(source, layouts_dir), [job], thumbnails=False)
-    attendees = len(job.session.attendees)
-    if job.product.kind == "certificate" and result.report and result.report.pages != attendees:
-        result.problems.append(f"overset: {result.report.pages} pages for {attendees} attendees: "
-                               "a certificate does not fit its page")
-    if not result.problems:
-        atomic_write(out_dir / job.output_path, result.pdf)
-    return result
+    if job.product.kind == "certificate":
+        pieces = certificate_pieces(job.venue_id, job.session, split)
+    else:
+        first_page_rows, page_rows = measure_sign_in(source, layouts_dir, job.venue_id, job.session)
+        pieces = sign_in_pieces(job.venue_id, job.session, first_page_rows, page_rows)
+    outcome = make_roster_files(source, layouts_dir, pieces, out_dir, job.output_path, workers, progress)
+    return outcome, job.output_path.removesuffix(".pdf") + "/" if split else job.output_path

@@ -3,6 +3,7 @@
     .venv/bin/python tests/benchmark.py            # the full run (about 9 minutes on 2 cores)
     .venv/bin/python tests/benchmark.py --quick    # a sanity run: 2 venues, fewer repeats
     .venv/bin/python tests/benchmark.py --profile  # also: where the pipeline's time goes (stderr)
+    .venv/bin/python tests/benchmark.py --rosters  # only the roster products (about 8 minutes on 2 cores)
 
 Progress goes to stderr; one markdown table (then a few notes) goes to stdout, to
 paste into the README. Each row gives the value measured, its target and PASS or
@@ -75,6 +76,8 @@ TARGETS = {
     "edit": 0.15,            # one venue edited / full build
     "chromium": 5.0,         # Chromium time / ours
     "worker_mb": 400,        # peak RSS of a worker process
+    "roster_mb": 600,        # peak memory of a roster command, its workers included (PSS)
+    "roster_linear": 1.25,   # seconds per row for the largest roster / for the smallest
 }
 
 # The real command line, run as its console script does, reporting the peak RSS
@@ -618,6 +621,133 @@ def profile_pipeline(jobs) -> None:
     stats.sort_stats("cumulative").print_stats(r"materials[/\\]", 25)
 
 
+# --- rosters ------------------------------------------------------------------------
+
+ROSTER_FIRST = ("Zoë", "Siobhán", "Anna", "Nguyễn", "محمد", "Gareth", "Aisha", "Tomasz", "Olu", "Priya", "张", "Ελένη")
+ROSTER_LAST = ("Smith", "O'Neill", "Nowak-Wójcik", "Văn An", "Khan", "Evans", "Adeyemi", "Patel", "伟", "Jones")
+
+
+def write_roster(path: Path, rows: int) -> Path:
+    """A roster of `rows` attendees, names in several scripts (a Chinese name
+    in about one row in six: the CJK font is loaded), and one long name in a
+    hundred (its certificate shrinks it: the fit's extra layouts)."""
+    lines = ["name,organisation"]
+    for row in range(rows):
+        name = f"{ROSTER_FIRST[row % len(ROSTER_FIRST)]} {ROSTER_LAST[row * 7 % len(ROSTER_LAST)]} {row}"
+        if row % 100 == 50:
+            name = "Alexandra " + " ".join(["Montgomery-Fitzwilliam"] * 4) + f" {row}"
+        lines.append(f'"{name}",Licensed Driver {row % 13}')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _process_tree(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as file:
+                    parent = int(file.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    tree, stack = [], [pid]
+    while stack:
+        process = stack.pop()
+        tree.append(process)
+        stack.extend(children.get(process, []))
+    return tree
+
+
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """A process's proportional set size (its shared pages, a forked worker's
+    copy-on-write pages, shared out among the processes that share them: the
+    tree's sum is the memory it takes) and its resident set size."""
+    pss = rss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as file:
+            for line in file:
+                if line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+                elif line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+    except OSError:
+        pass
+    return pss, rss
+
+
+@dataclass
+class RosterRun:
+    label: str
+    rows: int
+    seconds: float
+    peak_mb: float       # the highest sum of the process tree's PSS, sampled every 0.1 s
+    process_mb: float    # the highest RSS of any one process in it
+    pages: int
+    size_mb: float       # the file written (or the split files, in all)
+
+
+def run_roster(work: Path, command: str, rows: int, *extra: str) -> RosterRun:
+    """A roster command in a subprocess, its process tree's memory sampled
+    every 0.1 s while it runs."""
+    roster = write_roster(work / f"roster-{rows}.csv", rows)
+    out = work / f"roster-out-{command}-{rows}{'-split' if extra else ''}"
+    shutil.rmtree(out, ignore_errors=True)
+    arguments = [command, "--source", str(SOURCE_DIR), "--venue", "taxi-ranks", "--date", "1/12/2026",
+                 "--out", str(out), *extra]
+    arguments += ["--roster", str(roster)] + (["--trainer", "Sam Trainer", "--duration", "90"]
+                                              if command == "certificates" else ["--rows", "1"])
+    log = work / "roster.log"
+    started = time.perf_counter()
+    with log.open("w", encoding="utf-8") as stderr:
+        process = subprocess.Popen([str(Path(sys.executable).parent / "make-materials"), *arguments], cwd=work,
+                                   stdout=subprocess.DEVNULL, stderr=stderr, env=CHILD_ENVIRONMENT)
+        peak = largest = 0
+        while process.poll() is None:
+            sizes = [_memory_kb(pid) for pid in _process_tree(process.pid)]
+            peak = max(peak, sum(pss for pss, _ in sizes))
+            largest = max([largest, *(rss for _, rss in sizes)])
+            time.sleep(0.1)
+    seconds = time.perf_counter() - started
+    text = log.read_text(encoding="utf-8")
+    if process.returncode != 0:
+        sys.exit(f"benchmark: `{command}` for {rows} rows failed (status {process.returncode}):\n{text[-3000:]}")
+    pages = int(re.search(r"\((\d+) pages?\)", text.splitlines()[-1])[1])
+    files = [path for path in out.rglob("*.pdf")]
+    label = f"`{command}{' ' + ' '.join(extra) if extra else ''}`, {rows:,} attendees"
+    return RosterRun(label, rows, seconds, peak / 1024, largest / 1024, pages,
+                     sum(path.stat().st_size for path in files) / 1e6)
+
+
+def measure_rosters(work: Path, sizes: tuple[int, ...]) -> list[RosterRun]:
+    runs = []
+    for rows in sizes:
+        say(f"Certificates for {rows:,} attendees")
+        runs.append(run_roster(work, "certificates", rows))
+    say(f"Certificates for {sizes[0]:,} attendees, --split")
+    runs.append(run_roster(work, "certificates", sizes[0], "--split"))
+    say(f"A sign-in sheet for {sizes[0]:,} attendees")
+    runs.append(run_roster(work, "sign-in", sizes[0]))
+    return runs
+
+
+def roster_table(runs: list[RosterRun]) -> list[str]:
+    rows = [("measurement", "value", "target", "result"), ("---", "---", "---", "---")]
+    for run in runs:
+        rows.append((f"{run.label}: the CLI in a subprocess, `--jobs {CORES}`",
+                     f"{run.seconds:.1f} s ({1000 * run.seconds / run.rows:.1f} s per 1,000 rows), {run.pages:,} "
+                     f"pages, {run.size_mb:.1f} MB written; peak memory {run.peak_mb:.0f} MB (one process at most "
+                     f"{run.process_mb:.0f} MB)", f"<= {TARGETS['roster_mb']} MB",
+                     verdict(run.peak_mb <= TARGETS["roster_mb"])))
+    joined = [run for run in runs if run.label.startswith("`certificates`")]
+    if len(joined) >= 2:
+        small, large = joined[0], joined[-1]
+        ratio = (large.seconds / large.rows) / (small.seconds / small.rows)
+        rows.append((f"Time per row, {large.rows:,} attendees / {small.rows:,} (linear: 1)", f"x{ratio:.2f}",
+                     f"<= {TARGETS['roster_linear']:.2f}", verdict(ratio <= TARGETS["roster_linear"])))
+    return ["| " + " | ".join(cell for cell in row) + " |" for row in rows]
+
+
 # --- the table --------------------------------------------------------------------
 
 
@@ -726,11 +856,29 @@ def main() -> None:
                         help="also time the pipeline's stages and print a cProfile summary (stderr)")
     parser.add_argument("--no-chromium", action="store_true", help="skip the Chromium comparison")
     parser.add_argument("--save", type=Path, metavar="FILE.json", help="also save every raw timing to FILE.json")
+    parser.add_argument("--rosters", action="store_true",
+                        help="measure only the roster products: certificates for 1,000 and 10,000 attendees (with "
+                             "--quick 200 and 1,000), --split and a sign-in sheet for the smaller number")
     parser.add_argument("--bare-build", type=Path, help=argparse.SUPPRESS)  # internal: the bare build's subprocess
     parser.add_argument("--jobs", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_build:
         bare_build(args.bare_build, args.jobs)
+        return
+    if args.rosters:
+        started = time.perf_counter()
+        load_before = os.getloadavg()
+        with tempfile.TemporaryDirectory(prefix="make-materials-benchmark-") as temporary:
+            runs = measure_rosters(Path(temporary), (200, 1000) if args.quick else (1000, 10_000))
+        print("\n".join(roster_table(runs)))
+        print()
+        print(f"Machine: {platform.machine()}, {CORES} cores, Python {platform.python_version()}; load average "
+              f"{load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after; {time.perf_counter() - started:.0f} s "
+              "in all. Peak memory: the highest sum, sampled every 0.1 s, of the proportional set sizes of the "
+              "command and its worker processes (pages they share counted once).")
+        if args.save:
+            args.save.write_text(json.dumps([dataclasses.asdict(run) for run in runs], indent=1) + "\n",
+                                 encoding="utf-8")
         return
 
     from materials.jobs import Selection, plan_jobs

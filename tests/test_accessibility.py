@@ -181,7 +181,7 @@ def test_roster_products_pass_the_validator(tmp_path):
     roster = tmp_path / "roster.csv"
     roster.write_text("name,organisation\nAisha Khan,Hotel One\nGareth Jones,Bus Co\n", encoding="utf-8")
     out = tmp_path / "out"
-    for command in (["certificates", "--trainer", "Sam Lee"], ["sign-in"]):
+    for command in (["certificates", "--trainer", "Sam Lee", "--duration", "60"], ["sign-in"]):
         result = run_cli(*command, "--source", SOURCE_DIR, "--roster", roster, "--venue", "hotels",
                          "--date", "2026-11-25", "--out", out)
         assert result.exit_code == 0, result.stderr

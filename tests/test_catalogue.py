@@ -258,7 +258,7 @@ def test_roster_files_are_never_listed(tmp_path):
     out = tmp_path / "out"
     roster = write_roster(tmp_path / "session.csv", ['"Zoë Smith",Grand Hotel'])
     result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", roster, "--venue", "hotels",
-                     "--date", "2026-11-25", "--trainer", "Sam Trainer", "--out", out)
+                     "--date", "2026-11-25", "--trainer", "Sam Trainer", "--duration", "60", "--out", out)
     assert result.exit_code == 0, result.stderr
     build("--source", SOURCE_DIR, "--out", out, "--venue", "hotels", *CARDS)
     html = (out / CATALOGUE).read_text(encoding="utf-8")

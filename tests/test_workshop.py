@@ -16,7 +16,7 @@ VENUE_IDS = [venue.id for venue in shipped_source().venues]
 def certificates(roster, out, venue="hotels", date="2026-11-25", trainer="Sam"):
     """Run `make-materials certificates` for a roster."""
     return run_cli("certificates", "--source", SOURCE_DIR, "--roster", roster, "--venue", venue,
-                   "--date", date, "--trainer", trainer, "--out", out)
+                   "--date", date, "--trainer", trainer, "--duration", "60", "--out", out)
 
 
 def write_roster(path, rows, header="name,organisation"):
@@ -234,7 +234,7 @@ def test_names_never_reach_the_build_manifest(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     roster = write_roster(tmp_path / "people.csv", ['"Zoë Smith",'])
     result = run_cli("certificates", "--source", SOURCE_DIR, "--roster", roster, "--venue", "hotels",
-                     "--date", "2026-11-25", "--trainer", "Sam")
+                     "--date", "2026-11-25", "--trainer", "Sam", "--duration", "90")
     assert result.exit_code == 0, result.stderr
     assert files_under(tmp_path / "output") == {"roster-people/certificates-hotels-2026-11-25.pdf"}
     assert not (tmp_path / "output" / "manifest.json").exists()
@@ -255,25 +255,31 @@ def test_sign_in_sheet_prefilled_from_a_roster(tmp_path):
 
 
 def test_blank_sign_in_sheet_has_the_rows_asked_for(tmp_path):
+    """As many rows as asked, when they fit the first page (a sheet past it
+    fills its last page: tests/test_rosters.py)."""
     out = tmp_path / "out"
     result = run_cli("sign-in", "--source", SOURCE_DIR, "--venue", "parks", "--date", "2026-12-01",
-                     "--rows", "25", "--out", out)
+                     "--rows", "15", "--out", out)
     assert result.exit_code == 0, result.stderr
     numbers = {word for word in pdf_text(out / "sign-in-parks-2026-12-01.pdf").split() if word.isdigit()}
-    assert {str(row) for row in range(1, 26)} <= numbers
-    assert "26" not in numbers
+    assert {str(row) for row in range(1, 16)} <= numbers
+    assert "16" not in numbers
 
 
 # --- roster errors -------------------------------------------------------------------------
 
+COLUMNS = "The columns are: name (or First name and Surname), organisation, date"
+
+
 @pytest.mark.parametrize("content, expected", [
-    ("organisation\nGrand Hotel\n", "session.csv:1: name: column is missing. Add a column headed name"),
+    ("organisation\nGrand Hotel\n", 'session.csv:1: has no column for the name (the header row reads '
+     f'"organisation"). Add a column headed name, or First name and Surname. {COLUMNS}'),
     ("name,organisation\nZoë Smith,Hotel\n,Hotel\n", "session.csv:3: name: is empty"),
     ("name,organisation\nZoë Smith,Hotel\nAl Jones,\nzoë smith,hotel\n", "session.csv:4: repeats row 2"),
-    ("name,organisation,date\nZoë Smith,Hotel,25/11/2026\n",
-     'session.csv:2: date: "25/11/2026" is not a date written as YYYY-MM-DD'),
-    ("name,organisaton\nZoë Smith,Hotel\n", "session.csv:1: column 2: is not a known column"),
-    ("Zoë Smith,Grand Hotel\nAl Jones,City Taxis\n", "session.csv:1: column 1: is not a known column "
+    ("name,organisation,date\nZoë Smith,Hotel,25/13/2026\n",
+     'session.csv:2: date: "25/13/2026" is not a date: there is no month 13'),
+    ("name,organisaton\nZoë Smith,Hotel\n", 'session.csv:1: column 2: "organisaton" is not a column of a roster'),
+    ("Zoë Smith,Grand Hotel\nAl Jones,City Taxis\n", "session.csv:1: names none of the columns "
      "(is the header row missing?)"),
     ("", "session.csv:1: has no header row. The first row must name the columns"),
     (" , \nZoë Smith,Hotel\n", "session.csv:1: has no header row. The first row must name the columns"),
@@ -300,9 +306,9 @@ def test_a_roster_that_is_not_utf8_names_its_row(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("date, says", [
-    ("25/11/2026", '"25/11/2026" is not a date written as YYYY-MM-DD'),
-    ("2026-13-01", '"2026-13-01" is not a day of the calendar'),
-    ("2026-02-30", '"2026-02-30" is not a day of the calendar'),
+    ("11/25/2026", '"11/25/2026" is not a date: there is no month 25'),
+    ("2026-13-01", '"2026-13-01" is not a date: there is no month 13'),
+    ("2026-02-30", '"2026-02-30" is not a day of the calendar: February 2026 has 28 days'),
 ])
 def test_a_bad_session_date_is_a_usage_error(tmp_path, date, says):
     roster = write_roster(tmp_path / "session.csv", ["Al Jones,"])
