@@ -25,6 +25,7 @@ from materials.pipeline import BuildResult, build as run_build, make_roster_file
 from materials.reviews import due
 from materials.workers import JobResult, RenderPool
 from materials.roster import DATE_FORMS, MAX_BYTES, MAX_ROWS, Attendee, RosterFonts, parse_date, read_roster
+from materials.text import plural
 from materials.write import read_manifest
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -142,15 +143,11 @@ strict_option = click.option(
     "--strict", is_flag=True,
     help="For a print run: treat every warning as a failure (exit status 1). Warnings are the items to check "
          "before printing (an item marked check_before_print, a reviewed: date more than 12 months old; "
-         "`make-materials check --no-render` lists them) and a file's preflight warnings (text shrunk by more "
-         "than 15% to fit, a poster line ending in one short word), also those recorded for files kept "
-         "unchanged. What is written is the same as without it.")
+         "`make-materials check --no-render` lists them) and a file's preflight warnings (any text set "
+         "smaller than its design size to fit, a poster line ending in one short word), also those recorded for "
+         "files kept unchanged. What is written is the same as without it.")
 
 FACTS_README = 'README, "Where the facts come from"'
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'s' if count != 1 else ''}"
 
 
 def report_reviews(items: list[str], listed: bool) -> None:
@@ -189,13 +186,10 @@ def selection_of(venue_ids: tuple[str, ...], kinds: tuple[str, ...], variants: t
                      areas=(area_id,) if area_id else ())
 
 
-def build_and_report(selection: Selection, *, source_dir: Path, layouts_dir: Path, out_dir: Path, workers: int,
-                     force: bool = False, list_unchanged: bool = True, list_reviews: bool = False,
-                     pool: RenderPool | None = None) -> BuildResult:
-    """Build into `out_dir`, a line per file as it is done (files kept as they
-    were only when `list_unchanged`), then a summary, the files that failed
-    and the items to check before printing (counted, or with `list_reviews`
-    one line each)."""
+def progress_lines(list_unchanged: bool):
+    """The progress of a build or check: a line per file as it is done, with
+    its problems and warnings under it; a file kept as it was only when
+    `list_unchanged`."""
 
     def progress(number: int, total: int, result: JobResult) -> None:
         if result.skipped:
@@ -205,18 +199,38 @@ def build_and_report(selection: Selection, *, source_dir: Path, layouts_dir: Pat
         if result.error:
             say(f"[{number}/{total}] FAILED {result.job.output_path}")
         else:
-            pages = result.report.pages
-            say(f"[{number}/{total}] {result.job.output_path}  {pages} page{'s' if pages != 1 else ''}"
+            say(f"[{number}/{total}] {result.job.output_path}  {plural(result.report.pages, 'page')}"
                 f"  {result.seconds:.2f} s")
         report_problems(result)
 
+    return progress
+
+
+def build_and_report(selection: Selection, *, source_dir: Path, layouts_dir: Path, out_dir: Path, workers: int,
+                     force: bool = False, list_unchanged: bool = False, list_reviews: bool = False,
+                     pool: RenderPool | None = None) -> BuildResult:
+    """Build into `out_dir`, a line per file made as it is done (files kept as
+    they were only when `list_unchanged`), the files removed because the
+    source no longer makes them, then a summary (one line when nothing had to
+    be made), the files that failed and the items to check before printing
+    (counted, or with `list_reviews` one line each)."""
     with user_errors(out_dir):
         outcome = run_build(selection, source_dir=source_dir, layouts_dir=layouts_dir, out_dir=out_dir,
-                            progress=progress, workers=workers, force=force, pool=pool)
+                            progress=progress_lines(list_unchanged), workers=workers, force=force, pool=pool)
+    for each in outcome.removed:
+        if each.deleted:
+            say(f"Removed {each.file}: {each.why}")
+        else:
+            say(f"Kept {each.file}, no longer listed ({each.why}): it was changed after it was built; "
+                "delete it yourself if it is not needed")
     built = len(outcome.results) - len(outcome.failed) - len(outcome.skipped)
-    unchanged = f", {len(outcome.skipped)} unchanged" if outcome.skipped else ""
-    say(f"Built {built} file{'s' if built != 1 else ''} ({outcome.pages} pages){unchanged} in "
-        f"{outcome.seconds:.1f} s into {out_dir}/")
+    if outcome.results and len(outcome.skipped) == len(outcome.results):
+        say(f"Nothing to build: all {plural(len(outcome.skipped), 'file')} in {out_dir}/ are up to date "
+            f"({outcome.seconds:.1f} s; --verbose lists them).")
+    else:
+        unchanged = f", {len(outcome.skipped)} unchanged" if outcome.skipped else ""
+        say(f"Built {plural(built, 'file')} ({plural(outcome.pages, 'page')}){unchanged} in "
+            f"{outcome.seconds:.1f} s into {out_dir}/")
     if outcome.inputs_changed:
         say(f"Note: {display_path(source_dir)}/ or {display_path(layouts_dir)}/ changed while this build ran: "
             "the files it made will be made again by the next build.")
@@ -233,9 +247,10 @@ def build_and_report(selection: Selection, *, source_dir: Path, layouts_dir: Pat
 @click.option("--force", is_flag=True,
               help="Rebuild every file, even those whose inputs have not changed since the last build.")
 @strict_option
+@click.option("--verbose", "-v", is_flag=True, help="Also list each file kept unchanged, one line each.")
 def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...],
           kinds: tuple[str, ...], variants: tuple[str, ...], langs: tuple[str, ...], workers: int, force: bool,
-          area_id: str | None, strict: bool) -> None:
+          area_id: str | None, strict: bool, verbose: bool) -> None:
     """Render the PDFs into --out, with a manifest.json listing each file and
     a catalogue, index.html, showing them all.
 
@@ -245,6 +260,11 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     still built, the earlier copy of the failed file stays in place, and the
     command exits with status 1.
 
+    A build of everything (no --venue, --product, --variant, --lang or
+    --area) also removes the files of venues, areas and languages no longer
+    in the source, naming each; a file a build did not write is never
+    removed.
+
     The build ends by counting the facts to check before printing (see
     `make-materials check`). For a print run, build with --strict: each of
     them, and each warning about a file, is listed and the exit status is 1.
@@ -252,7 +272,7 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     require_known_selection(source_dir, venue_ids, langs, area_id)
     outcome = build_and_report(selection_of(venue_ids, kinds, variants, langs, area_id), source_dir=source_dir,
                                layouts_dir=layouts_dir, out_dir=out_dir, workers=workers, force=force,
-                               list_reviews=strict)
+                               list_unchanged=verbose, list_reviews=strict)
     if outcome.failed:
         raise click.ClickException(f"{len(outcome.failed)} file(s) failed; earlier copies of them were kept")
     if strict:
@@ -307,8 +327,7 @@ def watch(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     def rebuild() -> None:
         try:
             build_and_report(selection_of(venue_ids, kinds, variants, langs, area_id), source_dir=source_dir,
-                             layouts_dir=layouts_dir, out_dir=out_dir, workers=workers, list_unchanged=False,
-                             pool=pool)
+                             layouts_dir=layouts_dir, out_dir=out_dir, workers=workers, pool=pool)
         except click.ClickException as error:  # a mistake in the source: fixed by the next change
             error.show()
 
@@ -353,11 +372,12 @@ def report_problems(result: JobResult) -> None:
 @layouts_option
 @selection_options
 @area_option
+@jobs_option
 @click.option("--render/--no-render", default=True, show_default=True,
-              help="Also render every file in memory and preflight it (slower).")
+              help="Also render every file in memory and preflight it, in --jobs processes (slower).")
 @strict_option
 def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds: tuple[str, ...],
-          variants: tuple[str, ...], langs: tuple[str, ...], area_id: str | None, render: bool,
+          variants: tuple[str, ...], langs: tuple[str, ...], area_id: str | None, workers: int, render: bool,
           strict: bool) -> None:
     """Validate the source and preflight every file in memory, writing nothing.
 
@@ -367,9 +387,10 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
 
     Preflight checks each file as it would be printed: page size and count,
     text that does not fit its box (overset), text size, contrast, characters
-    missing from the fonts, heading order and fonts. Problems are listed under
-    the file they belong to; the exit status is 1 if any file would fail, or,
-    with --strict, if anything was warned about.
+    missing from the fonts, heading order and fonts. Files render on --jobs
+    processes, a line each as it is done, with its problems and warnings
+    under it; the exit status is 1 if any file would fail, or, with
+    --strict, if anything was warned about.
 
     With --lang, the wording a translation leaves in English is listed (to
     stdout) by its key, e.g. venues.hotels.signs.no-luggage-or-id.text.
@@ -389,11 +410,7 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
                 fail_on_warnings(len(items), 0, "not ready to print")
             return
         outcome = run_build(selection_of(venue_ids, kinds, variants, langs, area_id), source_dir=source_dir,
-                            layouts_dir=layouts_dir, out_dir=None)
-    for result in outcome.results:
-        if result.problems or result.warnings:
-            say(result.job.output_path)
-            report_problems(result)
+                            layouts_dir=layouts_dir, out_dir=None, progress=progress_lines(False), workers=workers)
     if outcome.failed:
         raise click.ClickException(f"{len(outcome.failed)} of {len(outcome.results)} files would fail")
     say(f"All {len(outcome.results)} files pass preflight. Nothing was written.")

@@ -106,6 +106,23 @@ ROSTER_FORMATS: tuple[ProductFormat, ...] = (
 PRODUCT_KINDS: tuple[str, ...] = tuple(dict.fromkeys(fmt.kind for fmt in PRODUCT_FORMATS))
 
 
+def parse_output_path(path: str) -> tuple[str | None, str, str | None, str | None] | None:
+    """What a venue file's path says it is: (area, venue, format key, language
+    tag), the inverse of Job.output_path; None for a path no job writes."""
+    parts = path.split("/")
+    if len(parts) not in (2, 3) or not parts[-1].endswith(".pdf"):
+        return None
+    area, (venue, name) = (parts[0] if len(parts) == 3 else None), parts[-2:]
+    stem = name.removesuffix(".pdf")
+    # The longest key first: poster-a3-press is not poster-a3 in a language "press".
+    for key in sorted((fmt.key for fmt in PRODUCT_FORMATS), key=len, reverse=True):
+        if stem == key:
+            return area, venue, key, None
+        if stem.startswith(f"{key}-"):
+            return area, venue, key, stem.removeprefix(f"{key}-")
+    return None
+
+
 @dataclass(frozen=True)
 class Session:
     """A training session, for the roster products: who attended, when, with whom."""
@@ -180,6 +197,12 @@ class Selection:
     variants: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()  # tags as asked for: "en", "cy", "en-XA"
     areas: tuple[str, ...] = ()
+
+    @property
+    def everything(self) -> bool:
+        """No filter at all: a build of every file the source makes (the
+        national edition), which removes the files of what left the source."""
+        return not (self.venues or self.products or self.variants or self.languages or self.areas)
 
     @property
     def key(self) -> str:

@@ -20,13 +20,13 @@ import itertools
 import pickle
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Callable
 
 from .catalogue import thumbnail_path, write_catalogue
 from .errors import display_path
 from .keys import JobKeys
-from .jobs import PRODUCT_FORMATS, Job, Selection, plan_jobs
+from .jobs import PRODUCT_FORMATS, Job, Selection, parse_output_path, plan_jobs
 from .reviews import Review
 from .workers import JobResult, RenderPool, WorkerInputs, render_all, require_harfbuzz_subset
 from .write import (BUILD_RECORDS, atomic_write, manifest_entry, output_lock, read_build_record, read_manifest,
@@ -39,6 +39,17 @@ if TYPE_CHECKING:
 GENERATOR = "make-materials 0.1"
 
 
+@dataclass(frozen=True)
+class Outdated:
+    """A file an earlier build wrote that the source no longer makes."""
+
+    file: str     # relative to the output folder
+    why: str      # "venue no longer in source/venues"
+    # False when the file was changed since it was built: it is someone's
+    # own, left in place (only its manifest entry goes).
+    deleted: bool = True
+
+
 @dataclass
 class BuildResult:
     results: list[JobResult] = field(default_factory=list)
@@ -49,6 +60,9 @@ class BuildResult:
     # What a person re-checks before a print run (reviews.py): the loaded
     # source's, or, when nothing had to be built, the last build's record of it.
     reviews: list[Review] = field(default_factory=list)
+    # Files of venues, areas, languages or products no longer in the source,
+    # taken out of the output folder by a build of everything (_remove_outdated).
+    removed: list[Outdated] = field(default_factory=list)
 
     @property
     def failed(self) -> list[JobResult]:
@@ -120,6 +134,8 @@ def build(selection: Selection, *, source_dir: Path, layouts_dir: Path, out_dir:
                 made.close()
         order = {job: index for index, job in enumerate(jobs)}
         outcome.results.sort(key=lambda result: order[result.job])
+        if out_dir and selection.everything:
+            outcome.removed = _remove_outdated(out_dir, manifest, source, source_dir)
         if out_dir:
             # The layouts are read as the files render: a file saved since the
             # build began may be in what it made, or not. Those files keep no
@@ -178,6 +194,53 @@ def _unchanged_build(out_dir: Path, inputs: str, progress, source_dir: Path) -> 
                 progress(number, len(jobs), result)
         write_catalogue(out_dir)  # mends a catalogue or thumbnail that was deleted
     return outcome
+
+
+def _remove_outdated(out_dir: Path, manifest: dict, source: Source, source_dir: Path) -> list[Outdated]:
+    """Take out of the output folder and the manifest the files of venues,
+    areas, languages and products the source no longer has. Only files the
+    manifest lists (a build wrote them) are deleted, and only when they are
+    still as built; the catalogue drops them and their pictures next."""
+    from .translate import language_tags
+
+    where = display_path(source_dir)
+    venues, areas = {venue.id for venue in source.venues}, {area.id for area in source.areas}
+    languages = set(language_tags(source))
+    outdated = []
+    for name, entry in sorted(manifest.items()):
+        parsed = parse_output_path(name)
+        if parsed is None:
+            why = "product no longer made"
+        else:
+            area, venue, _, lang = parsed
+            why = (f"venue no longer in {where}/venues" if venue not in venues else
+                   f"area no longer in {where}/areas" if area is not None and area not in areas else
+                   f"language no longer in {where}/translations" if lang is not None and lang not in languages else
+                   None)
+        if why:
+            path = out_dir / name
+            as_built = (".." not in PurePosixPath(name).parts and path.is_file()
+                        and hashlib.sha256(path.read_bytes()).hexdigest() == entry.get("sha256"))
+            outdated.append(Outdated(name, why, deleted=as_built))
+    if outdated:
+        with signals_deferred():  # the files and the manifest change together
+            for each in outdated:
+                del manifest[each.file]
+                if each.deleted:
+                    (out_dir / each.file).unlink()
+                    _remove_empty_folders(out_dir, PurePosixPath(each.file).parent)
+            write_manifest(out_dir, manifest, GENERATOR)
+    return outdated
+
+
+def _remove_empty_folders(out_dir: Path, folder: PurePosixPath) -> None:
+    """A venue's (and an area's) folder, once its last file is removed."""
+    while folder.parts:
+        try:
+            (out_dir / folder).rmdir()
+        except OSError:  # not empty (or not there): stop
+            return
+        folder = folder.parent
 
 
 def _is_current(out_dir: Path, entry: dict | None, key: str) -> bool:

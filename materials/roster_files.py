@@ -141,6 +141,7 @@ def measure_sign_in(source: Source, layouts_dir: Path, venue_id: str, session: S
     from weasyprint.formatting_structure import boxes
 
     from .render import Renderer
+    from .workers import temporary_files_in
 
     def rows(box) -> int:
         if isinstance(box, boxes.TableRowBox) and "row" in (box.element.get("class") or "").split():
@@ -149,13 +150,15 @@ def measure_sign_in(source: Source, layouts_dir: Path, venue_id: str, session: S
 
     renderer = Renderer(source, layouts_dir)
     blank_rows = PROBE_ROWS
-    while True:
-        probe = dataclasses.replace(session, attendees=(), blank_rows=blank_rows, total_pages=None, first_row=1,
-                                    first_page=1, heading=True)
-        counts = [rows(page._page_box) for page in renderer.render(Job(venue_id, "sign-in", probe)).document.pages]
-        if len(counts) >= 3:  # the second page is a whole one
-            return counts[0], counts[1]
-        blank_rows *= 2
+    with tempfile.TemporaryDirectory(prefix="make-materials-") as scratch, temporary_files_in(scratch):
+        while True:
+            probe = dataclasses.replace(session, attendees=(), blank_rows=blank_rows, total_pages=None, first_row=1,
+                                        first_page=1, heading=True)
+            rendered = renderer.render(Job(venue_id, "sign-in", probe)).document.pages
+            counts = [rows(page._page_box) for page in rendered]
+            if len(counts) >= 3:  # the second page is a whole one
+                return counts[0], counts[1]
+            blank_rows *= 2
 
 
 # --- file names -------------------------------------------------------------------------

@@ -287,16 +287,24 @@ def render_all(jobs: list[Job], source: Source, layouts_dir: Path, workers: int,
     return results()
 
 
+@contextlib.contextmanager
+def temporary_files_in(folder: str):
+    """WeasyPrint's temporary files (its copy of each font), made in this
+    block, go into `folder`, which the caller removes: WeasyPrint leaves them."""
+    previous, tempfile.tempdir = tempfile.tempdir, folder
+    try:
+        yield
+    finally:
+        tempfile.tempdir = previous
+
+
 def render_here(renderer: Renderer, jobs: list[Job], thumbnails: bool):
     scratch = tempfile.mkdtemp(prefix="make-materials-")
     gc.freeze()  # as a pool's workers are forked (pool.py): collections never walk the modules loaded so far
     try:
         for job in jobs:
-            previous, tempfile.tempdir = tempfile.tempdir, scratch
-            try:
+            with temporary_files_in(scratch):
                 result = make_pdf(renderer, job, thumbnails)
-            finally:
-                tempfile.tempdir = previous
             yield result
     finally:
         gc.unfreeze()

@@ -106,6 +106,24 @@ def test_check_no_render_passes_on_the_shipped_source(source):
     assert str(len(source.venues)) in result.stderr
 
 
+def test_check_renders_on_the_worker_pool_with_progress(monkeypatch):
+    import materials.pipeline
+
+    asked = []
+    render_all = materials.pipeline.render_all
+    monkeypatch.setattr(materials.pipeline, "render_all",
+                        lambda jobs, source, layouts, workers, **options: asked.append(workers) or render_all(
+                            jobs, source, layouts, workers, **options))
+    result = run_cli("check", "--source", SOURCE_DIR, "--venue", "hotels", "--product", "wallet-card", "--jobs", "2")
+    assert result.exit_code == 0, result.stderr
+    assert asked == [2]
+    progress = [line.split() for line in result.stderr.splitlines() if line.startswith("[")]
+    assert sorted(line[0] for line in progress) == ["[1/3]", "[2/3]", "[3/3]"]  # in the order they finish
+    assert {line[1] for line in progress} == {"hotels/wallet-card.pdf", "hotels/wallet-cards-sheet-a4.pdf",
+                                              "hotels/wallet-card-press.pdf"}
+    assert result.stderr.rstrip().endswith("All 3 files pass preflight. Nothing was written.")
+
+
 # --- source errors: exit 1, nothing written -------------------------------------------------
 
 def test_nothing_is_written_on_a_source_error(source_copy, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -41,7 +42,7 @@ def test_only_what_changed_is_rebuilt(source_copy, tmp_path):
     assert len(first) == FILES
 
     result = build("source", out)  # nothing changed
-    assert f"Built 0 files (0 pages), {FILES} unchanged" in result.stderr
+    assert f"Nothing to build: all {FILES} files" in result.stderr
     assert rebuilt(first, inodes(out)) == set()
 
     venue = source_copy / "venues" / "parks.yaml"
@@ -73,7 +74,7 @@ def test_a_corrupt_manifest_only_costs_a_rebuild(source_copy, tmp_path):
     build("source", out)
     (out / "manifest.json").write_text("{ not json")
     result = build("source", out)
-    assert f"{FILES} unchanged" not in result.stderr
+    assert "Nothing to build" not in result.stderr and f"Built {FILES} files" in result.stderr
     assert len(read_manifest(out)) == FILES
 
 
@@ -155,7 +156,7 @@ def test_a_build_with_nothing_to_do_loads_neither_the_source_nor_weasyprint(sour
     out = tmp_path / "out"
     build_only(out, *CARDS)
     imported, stderr = probe_build(out, *CARDS)
-    assert "Built 0 files (0 pages), 2 unchanged" in stderr
+    assert "Nothing to build: all 2 files" in stderr
     assert imported == []
     # Another selection is another build: its source is loaded and its jobs' keys checked.
     imported, stderr = probe_build(out, *CARDS, "--jobs", "1", "--product", "poster", "--variant", "press")
@@ -208,7 +209,7 @@ def test_a_corrupt_record_of_builds_only_costs_a_check_of_every_key(source_copy,
                     json.dumps({"digest": [{"format": "a record of before the reviews were recorded"}]})):
         (out / BUILD_RECORDS).write_text(garbage)
         result = build_only(out, *CARDS)
-        assert "Built 0 files (0 pages), 2 unchanged" in result.stderr
+        assert "Nothing to build: all 2 files" in result.stderr
         # recorded again, beside whatever else was readable
         records = json.loads((out / BUILD_RECORDS).read_text())
         assert [len(record["jobs"]) for record in records.values() if record != nonsense] == [2]
@@ -237,7 +238,7 @@ def test_a_layout_saved_while_a_build_runs_has_its_files_made_again(source_copy,
     result = run_cli("build", "--source", "source", "--layouts", layouts_copy, "--out", out, *CARDS)
     assert result.exit_code == 0, result.stderr
     assert "Built 2 files" in result.stderr and "Note:" not in result.stderr
-    assert "Built 0 files (0 pages), 2 unchanged" in run_cli(
+    assert "Nothing to build: all 2 files" in run_cli(
         "build", "--source", "source", "--layouts", layouts_copy, "--out", out, *CARDS).stderr
 
 
@@ -271,3 +272,63 @@ def test_a_build_renders_the_source_as_it_hashed_it(source_copy, tmp_path, monke
     assert "Built 2 files" in result.stderr
     text = "".join(page.extract_text() for page in PdfReader(out / "hotels" / "handout-trainer.pdf").pages)
     assert "Reception, cleaning" in text
+
+
+# --- the output folder follows the source (issue 18) ----------------------------------------------
+
+def test_a_build_of_everything_removes_the_files_of_what_left_the_source(source_copy, tmp_path):
+    """A venue, an area and a language taken out of the source take their
+    files with them, each named on stderr; a file the build did not write,
+    and one changed since it was built, stay."""
+    for venue in source_copy.glob("venues/*.yaml"):
+        if venue.stem not in ("hotels", "parks"):
+            venue.unlink()
+    (source_copy / "translations" / "ur.yaml").unlink()
+    out = tmp_path / "out"
+    for selection in (("--venue", "parks", "--product", "poster"),
+                      ("--venue", "hotels", "--product", "wallet-card", "--area", "example-borough"),
+                      ("--venue", "hotels", "--product", "wallet-card", "--lang", "cy")):
+        assert run_cli("build", "--out", out, "--variant", "office", *selection).exit_code == 0
+    (out / "parks" / "my-notes.pdf").write_bytes(b"%PDF- not the build's")
+    with (out / "parks" / "poster-a4.pdf").open("ab") as edited:
+        edited.write(b"\n% edited by hand\n")
+    (source_copy / "venues" / "parks.yaml").unlink()
+    (source_copy / "areas" / "example-borough.yaml").unlink()
+    (source_copy / "translations" / "cy.yaml").unlink()
+
+    filtered = run_cli("build", "--out", out, "--venue", "hotels", "--product", "poster", "--variant", "office")
+    assert filtered.exit_code == 0, filtered.stderr
+    assert "Removed" not in filtered.stderr and (out / "parks" / "poster-a3.pdf").is_file()
+
+    result = run_cli("build", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    removed = [line for line in result.stderr.splitlines() if line.startswith(("Removed", "Kept"))]
+    assert removed == [
+        "Removed example-borough/hotels/wallet-card.pdf: area no longer in source/areas",
+        "Removed example-borough/hotels/wallet-cards-sheet-a4.pdf: area no longer in source/areas",
+        "Removed hotels/wallet-card-cy.pdf: language no longer in source/translations",
+        "Removed hotels/wallet-cards-sheet-a4-cy.pdf: language no longer in source/translations",
+        "Removed parks/poster-a3.pdf: venue no longer in source/venues",
+        "Kept parks/poster-a4.pdf, no longer listed (venue no longer in source/venues): it was changed after it "
+        "was built; delete it yourself if it is not needed",
+    ]
+    pdfs = {name for name in files_under(out) if name.endswith(".pdf")}
+    assert pdfs == {f"hotels/{fmt.filename}" for fmt in PRODUCT_FORMATS} | {"parks/my-notes.pdf",
+                                                                             "parks/poster-a4.pdf"}
+    assert not (out / "example-borough").exists()
+    assert {entry["file"] for entry in read_manifest(out)} == {f"hotels/{fmt.filename}" for fmt in PRODUCT_FORMATS}
+    catalogue = (out / "index.html").read_text(encoding="utf-8")
+    assert "parks/" not in catalogue and "example-borough/" not in catalogue and "-cy.pdf" not in catalogue
+
+
+def test_a_build_with_nothing_to_do_says_one_line_and_verbose_lists_the_files(source_copy, tmp_path):
+    out = tmp_path / "out"
+    build("source", out, "--product", "poster", "--variant", "office")
+    again = build("source", out, "--product", "poster", "--variant", "office")
+    said = [line for line in again.stderr.splitlines() if not line.startswith("warning: ")]
+    assert len(said) == 1, said
+    assert re.fullmatch(rf"Nothing to build: all 4 files in {re.escape(str(out))}/ are up to date "
+                        r"\(\d+\.\d s; --verbose lists them\)\.", said[0]), said
+    listed = build("source", out, "--product", "poster", "--variant", "office", "--verbose")
+    assert sorted(line.split("]")[1].strip() for line in listed.stderr.splitlines() if line.startswith("[")) == [
+        f"{venue}/poster-{size}.pdf  unchanged" for venue in ("hotels", "parks") for size in ("a3", "a4")]

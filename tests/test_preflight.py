@@ -285,7 +285,7 @@ def test_check_lists_problems_under_their_file_and_writes_nothing(source_copy, t
     result = run_cli("check", "--source", "source", *CARD_BUILD)
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    heading = lines.index(CARD)
+    heading = next(number for number, line in enumerate(lines) if re.fullmatch(rf"\[\d/\d\] FAILED {CARD}", line))
     assert lines[heading + 1].startswith(f"  error: {CARD}: glyphs:")
     assert "files would fail" in result.stderr
     assert set(tmp_path.rglob("*")) == before

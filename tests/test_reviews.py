@@ -169,13 +169,13 @@ def test_build_strict_fails_on_a_reviewed_date_13_months_old(source_copy, tmp_pa
     # Without --strict: built (here: nothing changed), one line counting it.
     plain = run_cli("build", "--source", "source", "--out", out, *CARD_BUILD)
     assert plain.exit_code == 0, plain.stderr
-    assert "2 unchanged" in plain.stderr
+    assert "Nothing to build: all 2 files" in plain.stderr
     assert warnings(plain.stderr) == ["warning: 1 item to check before printing: `make-materials check --no-render` "
                                       "lists it, and `build --strict` fails on it."]
     # A build with nothing to do lists it from its record of the last build, as it was.
     again = run_cli("build", "--source", "source", "--out", out, *CARD_BUILD, "--strict")
     assert again.exit_code == 1
-    assert "Built 0 files (0 pages), 2 unchanged" in again.stderr
+    assert "Nothing to build: all 2 files" in again.stderr
     assert warnings(again.stderr) == [stale]
 
     checked = run_cli("check", "--source", "source", "--no-render")
