@@ -48,7 +48,7 @@ def test_a_file_with_nothing_in_it(source_copy, tmp_path, content):
 def test_a_100_kb_string_is_refused_as_too_long(source_copy, tmp_path):
     line = replace_line(source_copy / "venues" / "hotels.yaml", "headline:", "headline: " + "x" * 100_000)
     stderr = check_source(tmp_path)
-    assert f"error: {HOTELS}:{line}:11: headline: is too long. Shorten it" in stderr
+    assert f"error: {HOTELS}:{line}:11: headline: is too long (100000 characters, at most 1500). Shorten it" in stderr
 
 
 def test_deep_nesting_is_refused(source_copy, tmp_path):
