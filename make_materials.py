@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 
 from materials.errors import MaterialsError, SourceError, display_path
-from materials.jobs import PRODUCT_FORMATS, PRODUCT_KINDS, VARIANTS, Job, Selection, Session
+from materials.jobs import ALL_AREAS, NATIONAL, PRODUCT_FORMATS, PRODUCT_KINDS, VARIANTS, Job, Selection, Session
 from materials.pipeline import BuildResult, build as run_build, make_roster_file
 from materials.reviews import due
 from materials.workers import JobResult, RenderPool
@@ -68,11 +68,12 @@ def require_known_venues(source_dir: Path, venue_ids: tuple[str, ...]) -> None:
 
 
 def require_known_selection(source_dir: Path, venue_ids: tuple[str, ...], langs: tuple[str, ...],
-                            area_id: str | None) -> None:
-    """Unknown --venue, --lang or --area values are usage errors (exit 2)."""
+                            area_ids: tuple[str, ...]) -> tuple[str | None, ...]:
+    """Unknown --venue, --lang or --area values are usage errors (exit 2).
+    Returns the areas asked for (None: the national edition)."""
     require_known_venues(source_dir, venue_ids)
     require_known_languages(source_dir, langs)
-    require_known_area(source_dir, area_id)
+    return known_areas(source_dir, area_ids)
 
 
 def require_known_languages(source_dir: Path, langs: tuple[str, ...]) -> None:
@@ -134,9 +135,10 @@ jobs_option = click.option(
     "--jobs", "workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1,
     show_default="the number of cores", help="Render in this many processes at once.")
 area_option = click.option(
-    "--area", "area_id", metavar="ID", default=None,
-    help="Print this council area's reporting contacts (source/areas/ID.yaml) instead of the "
-         "write-in space; files go to OUT/ID/<venue>/.")
+    "--area", "area_ids", metavar="ID", multiple=True,
+    help="Print this council area's reporting contacts (source/areas/ID.yaml) instead of the write-in space; "
+         "files go to OUT/ID/<venue>/. Repeatable: `--area all` is every area in source/areas, `--area national` "
+         "the national edition (no area, files in OUT/<venue>/), which is the default without --area.")
 
 
 strict_option = click.option(
@@ -172,18 +174,24 @@ def build_options(command):
     return command
 
 
-def require_known_area(source_dir: Path, area_id: str | None) -> None:
-    known_areas = sorted(path.stem for path in (source_dir / "areas").glob("*.yaml"))
-    if area_id and area_id not in known_areas:
-        raise click.BadParameter(f"unknown area {area_id}; choose from: {', '.join(known_areas) or '(none)'}",
-                                 param_hint="--area")
+def known_areas(source_dir: Path, area_ids: tuple[str, ...]) -> tuple[str | None, ...]:
+    """The areas `--area` names, in order, each once: `all` for every profile
+    in source/areas, `national` (None) for the edition without one."""
+    profiles = sorted(path.stem for path in (source_dir / "areas").glob("*.yaml"))
+    unknown = [area for area in area_ids if area not in (*profiles, ALL_AREAS, NATIONAL)]
+    if unknown:
+        raise click.BadParameter(f"unknown area {', '.join(unknown)}; choose from: "
+                                 f"{', '.join([*profiles, ALL_AREAS, NATIONAL])}", param_hint="--area")
+    chosen = [area for given in area_ids
+              for area in (profiles if given == ALL_AREAS else [None] if given == NATIONAL else [given])]
+    return tuple(dict.fromkeys(chosen))
 
 
 def selection_of(venue_ids: tuple[str, ...], kinds: tuple[str, ...], variants: tuple[str, ...],
-                 langs: tuple[str, ...], area_id: str | None) -> Selection:
-    """The files the selection options ask for."""
+                 langs: tuple[str, ...], areas: tuple[str | None, ...]) -> Selection:
+    """The files the selection options ask for; `areas` as known_areas gives them."""
     return Selection(venues=venue_ids, products=kinds, variants=variants, languages=langs,
-                     areas=(area_id,) if area_id else ())
+                     areas=() if areas in ((), (None,)) else areas)
 
 
 def progress_lines(list_unchanged: bool):
@@ -250,7 +258,7 @@ def build_and_report(selection: Selection, *, source_dir: Path, layouts_dir: Pat
 @click.option("--verbose", "-v", is_flag=True, help="Also list each file kept unchanged, one line each.")
 def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...],
           kinds: tuple[str, ...], variants: tuple[str, ...], langs: tuple[str, ...], workers: int, force: bool,
-          area_id: str | None, strict: bool, verbose: bool) -> None:
+          area_ids: tuple[str, ...], strict: bool, verbose: bool) -> None:
     """Render the PDFs into --out, with a manifest.json listing each file and
     a catalogue, index.html, showing them all.
 
@@ -269,8 +277,8 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     `make-materials check`). For a print run, build with --strict: each of
     them, and each warning about a file, is listed and the exit status is 1.
     """
-    require_known_selection(source_dir, venue_ids, langs, area_id)
-    outcome = build_and_report(selection_of(venue_ids, kinds, variants, langs, area_id), source_dir=source_dir,
+    areas = require_known_selection(source_dir, venue_ids, langs, area_ids)
+    outcome = build_and_report(selection_of(venue_ids, kinds, variants, langs, areas), source_dir=source_dir,
                                layouts_dir=layouts_dir, out_dir=out_dir, workers=workers, force=force,
                                list_unchanged=verbose, list_reviews=strict)
     if outcome.failed:
@@ -306,7 +314,7 @@ def fail_on_warnings(items: int, warnings: int, outcome: str) -> None:
 @cli.command()
 @build_options
 def watch(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...], kinds: tuple[str, ...],
-          variants: tuple[str, ...], langs: tuple[str, ...], workers: int, area_id: str | None) -> None:
+          variants: tuple[str, ...], langs: tuple[str, ...], workers: int, area_ids: tuple[str, ...]) -> None:
     """Build, then build again whenever a file in --source or --layouts changes.
 
     Each build makes only the files whose inputs changed (as `build` does) and
@@ -320,13 +328,13 @@ def watch(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
 
     from materials.watch import SourceChanges, changed_files
 
-    require_known_selection(source_dir, venue_ids, langs, area_id)
+    areas = require_known_selection(source_dir, venue_ids, langs, area_ids)
     if not source_dir.is_dir():
         raise click.ClickException(f"cannot watch {source_dir}/: it is not a folder")
 
     def rebuild() -> None:
         try:
-            build_and_report(selection_of(venue_ids, kinds, variants, langs, area_id), source_dir=source_dir,
+            build_and_report(selection_of(venue_ids, kinds, variants, langs, areas), source_dir=source_dir,
                              layouts_dir=layouts_dir, out_dir=out_dir, workers=workers, pool=pool)
         except click.ClickException as error:  # a mistake in the source: fixed by the next change
             error.show()
@@ -377,7 +385,7 @@ def report_problems(result: JobResult) -> None:
               help="Also render every file in memory and preflight it, in --jobs processes (slower).")
 @strict_option
 def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds: tuple[str, ...],
-          variants: tuple[str, ...], langs: tuple[str, ...], area_id: str | None, workers: int, render: bool,
+          variants: tuple[str, ...], langs: tuple[str, ...], area_ids: tuple[str, ...], workers: int, render: bool,
           strict: bool) -> None:
     """Validate the source and preflight every file in memory, writing nothing.
 
@@ -397,7 +405,7 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
     """
     from materials.source import load_source
 
-    require_known_selection(source_dir, venue_ids, langs, area_id)
+    areas = require_known_selection(source_dir, venue_ids, langs, area_ids)
     with user_errors():
         source = load_source(source_dir)
         items = due(source.reviews)
@@ -409,7 +417,7 @@ def check(source_dir: Path, layouts_dir: Path, venue_ids: tuple[str, ...], kinds
             if strict:
                 fail_on_warnings(len(items), 0, "not ready to print")
             return
-        outcome = run_build(selection_of(venue_ids, kinds, variants, langs, area_id), source_dir=source_dir,
+        outcome = run_build(selection_of(venue_ids, kinds, variants, langs, areas), source_dir=source_dir,
                             layouts_dir=layouts_dir, out_dir=None, progress=progress_lines(False), workers=workers)
     if outcome.failed:
         raise click.ClickException(f"{len(outcome.failed)} of {len(outcome.results)} files would fail")
@@ -445,8 +453,9 @@ def list_(source_dir: Path) -> None:
     for venue in source.venues:
         click.echo(f"  {venue.id:<18} {venue.name}")
     click.echo("Areas (--area):")
+    width = max([18, *(len(area.id) + 1 for area in source.areas)])
     for area in source.areas:
-        click.echo(f"  {area.id:<18} {area.council}")
+        click.echo(f"  {area.id:<{width}} {area.council}")
     click.echo("Languages (--lang):")
     click.echo(f"  {'en':<18} English")
     for tag in language_tags(source):

@@ -20,6 +20,13 @@ if TYPE_CHECKING:  # the model (pydantic) is imported only by the builds that lo
 
 VARIANTS = ("office", "press")
 
+# Words `--area` takes besides an area's id, and the output folder of the
+# council packs: no area profile may be named so.
+ALL_AREAS = "all"
+NATIONAL = "national"
+PACKS_FOLDER = "packs"
+RESERVED_AREA_IDS = (ALL_AREAS, NATIONAL, PACKS_FOLDER)
+
 # The UK print trade's bleed: colour that reaches the trim runs 3 mm past it.
 PRESS_BLEED_MM = 3.0
 
@@ -190,13 +197,14 @@ class Selection:
     """Which files a build makes: the venues, product kinds, variants,
     languages and council areas asked for; an empty field means all of them
     (languages: English and every reviewed translation; areas: none, the
-    national edition)."""
+    national edition). An area of None in `areas` is the national edition,
+    made beside the areas'."""
 
     venues: tuple[str, ...] = ()
     products: tuple[str, ...] = ()
     variants: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()  # tags as asked for: "en", "cy", "en-XA"
-    areas: tuple[str, ...] = ()
+    areas: tuple[str | None, ...] = ()
 
     @property
     def everything(self) -> bool:

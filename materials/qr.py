@@ -47,8 +47,20 @@ def printed_address(address: str) -> str:
     return address.removeprefix("https://")
 
 
+# A part of an address longer than this (a county's page name, 40 characters)
+# is wider than the poster's address panel and breaks after its hyphens too.
+LONGEST_PART = 24
+
+
 def address_parts(address: str) -> list[str]:
-    """The address cut after each slash: the only places a printed address may
-    break, since a break at a hyphen would read as part of the address."""
+    """The address cut after each slash, where a printed address breaks best;
+    a part too long for a line is cut after its hyphens as well (the line then
+    ends with the address's own hyphen, none is added)."""
     parts = address.split("/")
-    return [part + "/" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+    cut = [part + "/" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+    return [piece for part in cut for piece in (_after_hyphens(part) if len(part) > LONGEST_PART else [part])]
+
+
+def _after_hyphens(part: str) -> list[str]:
+    words = part.split("-")
+    return [word + "-" for word in words[:-1]] + [words[-1]]

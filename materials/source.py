@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .checks import check_content, check_quotes, check_venue, check_venue_workshop, check_workshop
 from .errors import SourceError, SourceProblem, display_path
+from .jobs import RESERVED_AREA_IDS
 from .load import LoadedFile, load_yaml
 from .model import ID_PATTERN, Area, Content, Organisation, Source, Venue, Workshop
 from .reviews import for_print, future_dates, source_reviews
@@ -92,6 +93,10 @@ def load_source(source_dir: Path, files: dict[Path, bytes] | None = None, today:
     venue_files: list[tuple[LoadedFile, Venue]] = read_named("venues", Venue, "taxi-ranks.yaml")
     area_files: list[tuple[LoadedFile, Area]] = read_named("areas", Area, "blackburn-with-darwen.yaml")
     areas = [area for _, area in area_files]
+    problems.extend(SourceProblem(loaded.display_path, None, None, "",
+                                  f"is named {area.id!r}, a word `--area` keeps for itself",
+                                  f"Rename the file, e.g. after its council; {', '.join(RESERVED_AREA_IDS)} are taken")
+                    for loaded, area in area_files if area.id in RESERVED_AREA_IDS)
 
     if content and content_file:
         problems.extend(check_content(content, content_file))

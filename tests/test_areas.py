@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import segno
@@ -182,3 +184,72 @@ def test_the_address_is_printed_beside_the_code(area_build):
 def test_without_a_web_address_there_is_no_qr_code(full_build):
     codes, _ = read_qr_codes(full_build.pdf("hotels", "poster-a3"), 0)
     assert codes == []
+
+
+# --- real councils, several areas in one build (issue 19) -------------------------------------------
+
+REAL_AREAS = ("blackburn-with-darwen", "lancashire")
+FACTS = SOURCE_DIR.parent / "docs" / "brief" / "facts.md"
+# Numbers printed on every edition, from content.yaml's national routes and
+# the organisation's own line: not the area's.
+PHONE = re.compile(r"(?<!\d)0\d{2,4}(?: ?\d{3,4}){1,3}(?!\d)")
+
+
+@pytest.fixture(scope="module")
+def real_areas_build(tmp_path_factory):
+    out = tmp_path_factory.mktemp("real-areas") / "out"
+    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels", "--variant", "office",
+                     "--lang", "en", *(option for area in REAL_AREAS for option in ("--area", area)))
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def national_numbers() -> set[str]:
+    source = shipped_source()
+    numbers = {route.number for route in source.content.routes if route.number}
+    return {number.replace(" ", "") for number in numbers | {source.organisation.phone}}
+
+
+@pytest.mark.parametrize("area_id", REAL_AREAS)
+def test_every_number_and_address_printed_for_a_real_council_is_in_the_facts_brief(real_areas_build, area_id):
+    """Nothing invented: the area's numbers and web address, as printed on
+    every product and as its QR code reads, are the facts brief's."""
+    facts = FACTS.read_text(encoding="utf-8")
+    facts_digits = re.sub(r"[ \u00a0]", "", facts)
+    area = shipped_source().area(area_id)
+    assert not area.fictional and area.web in facts
+    for fmt in [fmt for fmt in PRODUCT_FORMATS if fmt.variant == "office"]:
+        path = real_areas_build / area_id / "hotels" / fmt.filename
+        text = normalise(pdf_text(path))
+        local = {match.replace(" ", "") for match in PHONE.findall(text)} - national_numbers()
+        assert local, fmt.key
+        assert sorted(number for number in local if number not in facts_digits) == [], fmt.key
+        if fmt.kind in MIN_QR_MM:
+            codes, _ = read_qr_codes(path, 1 if fmt.kind == "wallet-card" else 0)
+            assert {code for code, _ in codes} == {area.web}, fmt.key
+            address = area.web.removeprefix("https://")
+            assert address in text.replace("/ ", "/").replace("- ", "-"), fmt.key
+
+
+def test_several_areas_build_in_one_go_each_in_its_folder(real_areas_build):
+    expected = {f"{area}/hotels/{fmt.filename}" for area in REAL_AREAS for fmt in PRODUCT_FORMATS
+                if fmt.variant == "office"}
+    assert {entry["file"] for entry in read_manifest(real_areas_build)} == expected
+
+
+def test_area_all_and_national_select_every_area_and_the_national_edition(tmp_path):
+    result = run_cli("build", "--source", SOURCE_DIR, "--out", tmp_path / "out", "--venue", "parks",
+                     "--product", "poster", "--variant", "office", "--lang", "en", "--area", "all",
+                     "--area", "national")
+    assert result.exit_code == 0, result.stderr
+    areas = [area.id for area in shipped_source().areas]
+    assert {entry["file"] for entry in read_manifest(tmp_path / "out")} == {
+        f"{prefix}parks/poster-{size}.pdf" for prefix in ["", *(f"{area}/" for area in areas)] for size in ("a3", "a4")}
+
+
+def test_an_area_file_may_not_take_a_word_the_command_line_keeps(source_copy):
+    (source_copy / "areas" / "example-borough.yaml").rename(source_copy / "areas" / "national.yaml")
+    result = run_cli("check", "--no-render")
+    assert result.exit_code == 1
+    assert ("error: source/areas/national.yaml: is named 'national', a word `--area` keeps for itself. Rename the "
+            "file, e.g. after its council; all, national, packs are taken") in result.stderr
