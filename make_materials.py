@@ -288,6 +288,28 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
                          "the files were written")
 
 
+@cli.command()
+@out_option
+def pack(out_dir: Path) -> None:
+    """Make a pack per council from the build in --out: OUT/packs/<area>.zip.
+
+    Each zip holds one folder, named for the area: its PDFs as built, a
+    catalogue page of them (index.html) and README.txt on printing them
+    (which go to an office printer, which to a print shop, how to print the
+    card sheet double-sided). The national edition's files, when built, make
+    national.zip. Build first (e.g. `make-materials build --area all`); the
+    same build always gives byte-identical packs. The catalogue then links
+    each area's pack; packs of areas no longer built are removed.
+    """
+    from materials.pack import make_packs
+
+    with user_errors(out_dir):
+        packs = make_packs(out_dir)
+    for made in packs:
+        say(f"Wrote {out_dir}/{made.path} ({plural(made.files, 'file')}, {made.size / 1_000_000:.1f} MB)")
+    say(f"{plural(len(packs), 'pack')} in {out_dir}/packs/")
+
+
 def file_warnings(outcome: BuildResult, out_dir: Path | None) -> int:
     """The warnings of the files made, as reported; and, with `out_dir`, those
     its manifest recorded for the files kept unchanged, listed here (a build

@@ -1,7 +1,9 @@
 """The catalogue: `index.html` in the output folder, a page a coordinator opens
 from disk to see every file the builds made, with a picture of its first page.
 
-It is made from the manifest alone, so it lists exactly the files on disk that
+With files of several areas it is two levels: index.html lists the areas
+(no pictures: a nation's build holds tens of thousands of files), and each
+area has its own page of files in its folder. It is made from the manifest alone, so it lists exactly the files on disk that
 a build recorded: a file that failed keeps its earlier copy and entry, and
 roster files (certificates, sign-in sheets: attendees' names) are never in the
 manifest, so never here. The page is self-contained: relative links, inline
@@ -18,20 +20,27 @@ and its thumbnails are there.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
 import json
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .jobs import PRODUCT_FORMATS, ProductFormat
+from .jobs import NATIONAL, PACKS_FOLDER, PRODUCT_FORMATS, ProductFormat
 from .colour import MIN_CONTRAST
 from .text import long_date
 from .write import atomic_write, read_manifest
 
 CATALOGUE = "index.html"
+# With several areas: the national edition's own page (its files are in the
+# venues' folders, beside index.html), and the name it is listed by.
+NATIONAL_PAGE = "national.html"
+NATIONAL_NAME = "National edition (no area)"
+TEMPLATE_FILES = ("catalogue-base.html", "catalogue.html", "areas.html")
 THUMBNAILS = ".thumbnails"
 # The longest side of a thumbnail, in pixels: twice the 200 CSS px it is shown
 # at, so it stays sharp on high-density screens.
@@ -61,7 +70,7 @@ GROUP_FIELDS = (
 
 @dataclass
 class Thumbnail:
-    path: PurePosixPath  # relative to the output folder
+    path: PurePosixPath | str  # relative to the output folder; on a page, to the page
     width: int
     height: int
 
@@ -90,45 +99,149 @@ class Group:
 
 def write_catalogue(out_dir: Path) -> None:
     """Write `out_dir/index.html` from the manifest there, render the thumbnails
-    it lacks and remove those no file needs any more. The caller holds the
-    output folder's lock."""
+    it lacks and remove those no file needs any more. With files of more
+    than one area, index.html lists the areas (the national edition as one)
+    and each has its own page: `<area>/index.html`, `national.html`. The
+    caller holds the output folder's lock."""
     entries = [entry for entry in read_manifest(out_dir).values() if _listable(out_dir, entry)]
-    made_from = _made_from(entries)
-    if _is_current(out_dir, entries, made_from):
+    by_area = entries_by_area(entries)
+    pages = area_pages(by_area)
+    packs = {area: path for area in by_area if (out_dir / (path := pack_path(area))).is_file()}
+    made_from = _made_from(entries, sorted(str(path) for path in packs.values()))
+    if _is_current(out_dir, entries, made_from, pages.values()):
         return
     thumbnails = {entry["file"]: _thumbnail(out_dir, entry) for entry in entries}
     _remove_stale_thumbnails(out_dir, {thumbnail.path for thumbnail in thumbnails.values() if thumbnail})
-    files = {entry["file"]: _catalogue_file(entry, thumbnails[entry["file"]]) for entry in entries}
-    page = _environment().get_template("catalogue.html").render(
+    _remove_stale_pages(out_dir, set(pages.values()))
+    if not pages:
+        atomic_write(out_dir / CATALOGUE, files_page(entries, thumbnails, ".", made_from).encode("utf-8"))
+        return
+    for area, members in by_area.items():
+        folder = str(pages[area].parent)
+        page = files_page(members, thumbnails, folder, made_from, title=f"{area_name(members[0])}: materials",
+                          up=posixpath.relpath(CATALOGUE, folder))
+        atomic_write(out_dir / pages[area], page.encode("utf-8"))
+    atomic_write(out_dir / CATALOGUE, areas_page(by_area, pages, packs, made_from).encode("utf-8"))
+
+
+def areas_page(by_area: dict[str | None, list[dict]], pages: dict[str | None, PurePosixPath],
+               packs: dict[str | None, PurePosixPath], made_from: str) -> str:
+    """index.html for several areas: a row each, linking its page and pack."""
+    entries = [entry for members in by_area.values() for entry in members]
+    rows = [AreaRow(area_name(members[0]), str(pages[area]), len(members),
+                    sum(entry.get("pages") or 0 for entry in members),
+                    sorted({str(entry.get("lang_name") or entry.get("lang")) for entry in members}),
+                    sum(len(entry.get("warnings") or []) for entry in members),
+                    str(packs[area]) if area in packs else None)
+            for area, members in by_area.items()]
+    return _environment().get_template("areas.html").render(
+        areas=rows, file_count=len(entries), page_count=sum(entry.get("pages") or 0 for entry in entries),
+        reviewed=_review_dates(entries), made_from=made_from, title="Materials catalogue")
+
+
+def files_page(entries: list[dict], thumbnails: dict[str, Thumbnail | None], folder: str, made_from: str, *,
+               title: str = "Materials catalogue", up: str | None = None) -> str:
+    """The catalogue page of `entries`, to be put in `folder` (relative to the
+    output folder): its links and pictures are relative to it."""
+    def relative(path) -> str:
+        return posixpath.relpath(str(path), folder)
+
+    files = {entry["file"]: _catalogue_file(entry, thumbnails.get(entry["file"]), relative) for entry in entries}
+    return _environment().get_template("catalogue.html").render(
         groups=group_entries(entries, files),
         shared=shared_headings(entries),
         file_count=len(entries),
         page_count=sum(entry.get("pages") or 0 for entry in entries),
         reviewed=_review_dates(entries),
         made_from=made_from,
+        title=title,
+        up=up,
     )
-    atomic_write(out_dir / CATALOGUE, page.encode("utf-8"))
 
 
-def _made_from(entries: list[dict]) -> str:
-    """A checksum of everything the page is made from."""
-    digest = hashlib.sha256(json.dumps(entries, sort_keys=True).encode("utf-8"))
-    for path in (Path(__file__), TEMPLATES / "catalogue.html"):
+@dataclass
+class AreaRow:
+    """An area as the list of areas shows it."""
+
+    name: str
+    page: str        # its catalogue page, relative to the output folder
+    files: int
+    pages: int
+    languages: list[str]
+    warnings: int
+    pack: str | None  # its pack, once made
+
+    @property
+    def pack_name(self) -> str:
+        return PurePosixPath(self.pack).name if self.pack else ""
+
+
+def entries_by_area(entries: list[dict]) -> dict[str | None, list[dict]]:
+    """The entries of each area (None: the national edition), the national
+    edition first, then by council."""
+    by_area: dict[str | None, list[dict]] = {}
+    for entry in entries:
+        by_area.setdefault(entry.get("area") or None, []).append(entry)
+    return dict(sorted(by_area.items(), key=lambda item: (item[0] is not None, area_name(item[1][0]))))
+
+
+def area_name(entry: dict) -> str:
+    if not entry.get("area"):
+        return NATIONAL_NAME
+    return str(entry.get("area_name") or entry["area"])
+
+
+def pack_path(area: str | None) -> PurePosixPath:
+    """Where `make-materials pack` puts an area's pack, relative to the output folder."""
+    return PurePosixPath(PACKS_FOLDER, f"{area or NATIONAL}.zip")
+
+
+def area_pages(by_area: dict[str | None, list[dict]]) -> dict[str | None, PurePosixPath]:
+    """Each area's catalogue page (and the national edition's), when more
+    than one area was built; else none: one page groups the files by area."""
+    if len([area for area in by_area if area]) <= 1:
+        return {}
+    return {area: PurePosixPath(area, CATALOGUE) if area else PurePosixPath(NATIONAL_PAGE) for area in by_area}
+
+
+def _remove_stale_pages(out_dir: Path, keep: set[PurePosixPath]) -> None:
+    """Area pages of areas no longer built (or of a folder that now holds one
+    area, whose page is index.html itself); only pages this module wrote."""
+    candidates = [out_dir / NATIONAL_PAGE, *(folder / CATALOGUE for folder in out_dir.iterdir() if folder.is_dir())]
+    for page in candidates:
+        if PurePosixPath(page.relative_to(out_dir).as_posix()) in keep or not page.is_file():
+            continue
+        try:
+            ours = '<meta name="made-from"' in page.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            ours = False
+        if ours:
+            page.unlink()
+            if page.parent != out_dir:
+                with contextlib.suppress(OSError):  # not empty: the area's files are still there
+                    page.parent.rmdir()
+
+
+def _made_from(entries: list[dict], packs: list[str]) -> str:
+    """A checksum of everything the pages are made from."""
+    digest = hashlib.sha256(json.dumps([entries, packs], sort_keys=True).encode("utf-8"))
+    for path in (Path(__file__), *(TEMPLATES / name for name in TEMPLATE_FILES)):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def _is_current(out_dir: Path, entries: list[dict], made_from: str) -> bool:
-    """The page on disk was made from the same things, and the thumbnail
+def _is_current(out_dir: Path, entries: list[dict], made_from: str, pages) -> bool:
+    """Every page on disk was made from the same things, and the thumbnail
     folder holds exactly its thumbnails, each a PNG (as far as its header
-    tells, which is as far as the page's own check reads): otherwise the page
-    is made again, and the thumbnails mended."""
-    try:
-        page = (out_dir / CATALOGUE).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    if f'<meta name="made-from" content="{made_from}">' not in page:
-        return False
+    tells, which is as far as the page's own check reads): otherwise the pages
+    are made again, and the thumbnails mended."""
+    for page in (PurePosixPath(CATALOGUE), *pages):
+        try:
+            text = (out_dir / page).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return False
+        if f'<meta name="made-from" content="{made_from}">' not in text:
+            return False
     expected = {out_dir / thumbnail_path(entry) for entry in entries if _has_checksum(entry)}
     folder = out_dir / THUMBNAILS
     present = {path for path in folder.rglob("*") if path.is_file()} if folder.is_dir() else set()
@@ -234,15 +347,16 @@ def _remove_stale_thumbnails(out_dir: Path, keep: set[PurePosixPath]) -> None:
 
 # --- the page ---------------------------------------------------------------------------
 
-def _catalogue_file(entry: dict, thumbnail: Thumbnail | None) -> CatalogueFile:
+def _catalogue_file(entry: dict, thumbnail: Thumbnail | None, relative) -> CatalogueFile:
+    """A file as its page shows it, with its link and picture `relative` to the page."""
     product = product_format(entry)
     title = product.title if product else entry["file"]
     where = entry.get("venue_name") or entry.get("venue")
     return CatalogueFile(
-        path=entry["file"],
+        path=relative(entry["file"]),
         title=title,
         alt=f"First page of {title}" + (f" ({where})" if where else ""),
-        thumbnail=thumbnail,
+        thumbnail=Thumbnail(relative(thumbnail.path), thumbnail.width, thumbnail.height) if thumbnail else None,
         facts=_facts(entry),
         preflight=_preflight(entry, product),
         warnings=[str(warning) for warning in entry.get("warnings") or []],

@@ -142,6 +142,7 @@ def manifest_entry(job: Job, report: PreflightReport, pdf: bytes, source: Source
         "venue_name": source.venue(job.venue_id).name,
         "area": job.area_id,
         "area_name": source.area(job.area_id).council if job.area_id else None,
+        "area_fictional": source.area(job.area_id).fictional if job.area_id else False,
         "lang": language.tag,
         # The catalogue names a group by its <field>_name.
         "lang_name": language.english_name + (" (draft translation)" if job.lang and language.draft else ""),
