@@ -64,6 +64,16 @@ def test_the_shipped_translations_fit_an_area_edition():
     assert f"All {len(PRODUCT_FORMATS) * len(shipped_source().translations)} files pass preflight" in result.stderr
 
 
+def test_the_area_card_fits_in_a_language_40_percent_longer_with_its_qr_code():
+    """The pseudo-locale en-XA makes every text 40% longer: an area's card,
+    with its web address and QR code on the back, must still fit every venue
+    (shrunk, a warning; never overset)."""
+    result = run_cli("check", "--source", SOURCE_DIR, "--area", AREA, "--product", "wallet-card",
+                     "--variant", "office", "--lang", "en-XA")
+    assert result.exit_code == 0, result.stderr
+    assert f"All {2 * len(shipped_source().venues)} files pass preflight" in result.stderr
+
+
 def test_example_area_numbers_are_in_the_drama_range():
     """Never a real line: Ofcom's drama range 01632 960000-960999."""
     area = shipped_source().area(AREA)
