@@ -263,3 +263,21 @@ def test_an_area_file_may_not_take_a_word_the_command_line_keeps(source_copy):
     assert result.exit_code == 1
     assert ("error: source/areas/national.yaml: is named 'national', a word `--area` keeps for itself. Rename the "
             "file, e.g. after its council; all, national, packs are taken") in result.stderr
+
+
+def test_editing_one_areas_file_rebuilds_only_that_areas_files(source_copy, tmp_path):
+    out = tmp_path / "out"
+    areas = ("--area", "national", *(option for area in REAL_AREAS for option in ("--area", area)))
+    posters = ("--venue", "parks", "--product", "poster", "--variant", "office", "--lang", "en")
+    first = run_cli("build", "--source", "source", "--out", out, *posters, *areas)
+    assert first.exit_code == 0, first.stderr
+    before = {entry["file"]: entry["sha256"] for entry in read_manifest(out)}
+    profile = source_copy / "areas" / "lancashire.yaml"
+    profile.write_text(profile.read_text(encoding="utf-8").replace("name: Out of hours", "name: Out of hours line"),
+                       encoding="utf-8")
+    second = run_cli("build", "--source", "source", "--out", out, *posters, *areas)
+    assert second.exit_code == 0, second.stderr
+    assert "Built 2 files (2 pages), 4 unchanged" in second.stderr
+    after = {entry["file"]: entry["sha256"] for entry in read_manifest(out)}
+    assert sorted(name for name in after if after[name] != before[name]) == [
+        "lancashire/parks/poster-a3.pdf", "lancashire/parks/poster-a4.pdf"]
