@@ -19,7 +19,6 @@ given a scheduler: a local build never imports Dask.
 
 from __future__ import annotations
 
-import atexit
 import gc
 import hashlib
 import pickle
@@ -112,22 +111,23 @@ class ClusterInputs:
 
 class _WorkerState:
     """A worker process's set-up for the build it serves: its copy of the
-    layouts, WeasyPrint's scratch folder and the renderer. A worker started
+    layouts, WeasyPrint's scratch folder (its copies of the fonts) and the
+    renderer. A worker started
     with several threads still renders one file at a time (WeasyPrint's
     set-up and the process's temporary folder are shared)."""
 
     def __init__(self):
+        from distributed import get_worker
+
         self.lock = threading.Lock()
         self.inputs: tuple[str, str] | None = None  # the source's and layouts' digests
         self.renderer: Renderer | None = None
         self.layouts: Path | None = None
-        self.scratch = tempfile.mkdtemp(prefix="make-materials-")
-        atexit.register(self.remove_folders)
-
-    def remove_folders(self) -> None:
-        shutil.rmtree(self.scratch, ignore_errors=True)
-        if self.layouts:
-            shutil.rmtree(self.layouts, ignore_errors=True)
+        # In the worker's own folder, which Dask removes when the worker ends
+        # (or, after a worker was killed, when the next one starts): a worker
+        # process ends without running Python's exit handlers.
+        self.folder = get_worker().local_directory
+        self.scratch = tempfile.mkdtemp(prefix="make-materials-", dir=self.folder)
 
     def renderer_for(self, inputs: ClusterInputs) -> Renderer:
         """The renderer for `inputs`: kept while the layouts stay the same (a
@@ -149,7 +149,7 @@ class _WorkerState:
         if self.inputs is not None and self.inputs[1] == inputs.layouts_digest:
             self.renderer.take_source(source)
         else:
-            folder = Path(tempfile.mkdtemp(prefix="make-materials-layouts-"))
+            folder = Path(tempfile.mkdtemp(prefix="make-materials-layouts-", dir=self.folder))
             for name, data in inputs.layouts.items():
                 path = folder.joinpath(*PurePosixPath(name).parts)
                 path.parent.mkdir(parents=True, exist_ok=True)
