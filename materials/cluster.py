@@ -255,12 +255,15 @@ def render_on_cluster(client, jobs: list[Job], source: Source, layouts_dir: Path
                              priority=len(units) - number, pure=False): unit
                for number, unit in enumerate(units)}
     try:
-        for future in distributed.as_completed(futures, loop=client.loop):
-            unit = futures[future]
+        for future in distributed.as_completed(list(futures), loop=client.loop):
+            unit = futures.pop(future)
             if future.status == "finished":
-                yield from future.result()
+                results = future.result()
             else:
-                yield from (_failed(job, future, distributed) for job in unit)
+                results = [_failed(job, future, distributed) for job in unit]
+            # Its PDFs are here now: the worker need not hold them until the build ends.
+            future.release()
+            yield from results
     finally:
         client.cancel([given, *futures])
 
