@@ -23,6 +23,7 @@ import gc
 import hashlib
 import pickle
 import platform
+import re
 import shutil
 import tempfile
 import threading
@@ -61,7 +62,7 @@ def installed_versions() -> dict[str, str]:
     for requirement in metadata.requires(PROJECT) or ():
         if "extra ==" in requirement:  # the test tools and Dask itself: not in a PDF
             continue
-        name = requirement.split(";")[0].split("[")[0].split("=")[0].split(">")[0].split("<")[0].strip()
+        name = re.match(r"[A-Za-z0-9._-]+", requirement)[0]
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -175,9 +176,10 @@ def _as_given(value):
     return value
 
 
-def render_unit(unit: tuple[Job, ...], inputs: ClusterInputs, thumbnails: bool) -> list[JobResult]:
-    """Run on a worker: one unit of jobs (workers.py's grouping), made as the
-    local pool makes them."""
+def render_task(task: tuple[tuple[Job, ...], ...], inputs: ClusterInputs, thumbnails: bool) -> list[JobResult]:
+    """Run on a worker: one task as the local pool groups them (workers.py),
+    its units one after the other in one process, so that what one works
+    out serves the next (a venue's poster sizes, its card and sheet)."""
     global _state
     with _state_lock:
         if _state is None:
@@ -185,7 +187,7 @@ def render_unit(unit: tuple[Job, ...], inputs: ClusterInputs, thumbnails: bool) 
     with _state.lock:
         renderer = _state.renderer_for(inputs)
         results = []
-        for job in unit:
+        for job in (job for unit in task for job in unit):
             with temporary_files_in(_state.scratch):
                 results.append(make_pdf(renderer, job, thumbnails))
         return results
@@ -243,24 +245,24 @@ def refuse_mismatched_workers(client, here: dict[str, str]) -> None:
 def render_on_cluster(client, jobs: list[Job], source: Source, layouts_dir: Path,
                       thumbnails: bool) -> Iterator[JobResult]:
     """The results of `jobs`, made by the cluster's workers, as they finish.
-    The jobs are sent in the local pool's order (the longest first), a unit
-    per Dask task. The generator's end (all done, or closed part way)
+    The jobs are sent as the local pool's tasks, in its order (the longest
+    first), one Dask task each. The generator's end (all done, or closed part way)
     cancels what is still to do; the caller closes the client."""
     distributed = _distributed()
     inputs = ClusterInputs.read(source, layouts_dir, installed_versions())
     build = f"{inputs.source_digest[:8]}-{inputs.layouts_digest[:8]}-{id(jobs):x}"
     given = client.submit(_as_given, inputs, key=f"make-materials-inputs-{build}", pure=False)
-    units = [unit for task in _tasks(jobs) for unit in task]
-    futures = {client.submit(render_unit, unit, given, thumbnails, key=f"make-materials-{build}-{number}",
-                             priority=len(units) - number, pure=False): unit
-               for number, unit in enumerate(units)}
+    tasks = _tasks(jobs)
+    futures = {client.submit(render_task, task, given, thumbnails, key=f"make-materials-{build}-{number}",
+                             priority=len(tasks) - number, pure=False): [job for unit in task for job in unit]
+               for number, task in enumerate(tasks)}
     try:
         for future in distributed.as_completed(list(futures), loop=client.loop):
-            unit = futures.pop(future)
+            task_jobs = futures.pop(future)
             if future.status == "finished":
                 results = future.result()
             else:
-                results = [_failed(job, future, distributed) for job in unit]
+                results = [_failed(job, future, distributed) for job in task_jobs]
             # Its PDFs are here now: the worker need not hold them until the build ends.
             future.release()
             yield from results
@@ -269,7 +271,7 @@ def render_on_cluster(client, jobs: list[Job], source: Source, layouts_dir: Path
 
 
 def _failed(job: Job, future, distributed) -> JobResult:
-    """The file of a unit whose task did not finish, with why."""
+    """A file of a task that did not finish, with why."""
     if future.status == "cancelled":
         problem = "the Dask scheduler cancelled this file before it was done (was it stopped?); nothing was written"
     else:

@@ -46,6 +46,7 @@ import pickle
 import platform
 import queue
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -284,6 +285,14 @@ class Run:
     stderr: str = ""
     workers_mb: float = 0.0
     parent_mb: float = 0.0
+    cpu_seconds: float = 0.0  # the process's and its waited-for children's (a pool's workers)
+
+
+def children_cpu() -> float:
+    """CPU seconds (user and system) of this process's children that have
+    ended, and of their own children they waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_cli(work: Path, source: Path, out: Path, venues: tuple[str, ...], workers: int, force: bool,
@@ -294,14 +303,14 @@ def run_cli(work: Path, source: Path, out: Path, venues: tuple[str, ...], worker
                "--jobs", str(workers), *(["--force"] if force else []), *extra]
     for venue in venues:
         command += ["--venue", venue]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     done = subprocess.run(command, cwd=work, capture_output=True, text=True,
                           env={**CHILD_ENVIRONMENT, "BENCHMARK_RUSAGE": str(rusage)})
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"benchmark: the build failed (status {done.returncode}):\n{done.stderr[-3000:]}")
     usage = json.loads(rusage.read_text())
-    return Run(seconds, done.stderr, usage["workers_kb"] / 1024, usage["self_kb"] / 1024)
+    return Run(seconds, done.stderr, usage["workers_kb"] / 1024, usage["self_kb"] / 1024, children_cpu() - cpu)
 
 
 def run_startup_probe(work: Path, source: Path) -> float:
@@ -319,12 +328,12 @@ def run_bare(work: Path, docs_file: Path, workers: int) -> Run:
     """The bare build in a subprocess of this script, so it pays Python's start-up
     and WeasyPrint's import as the command line does."""
     command = [sys.executable, str(Path(__file__).resolve()), "--bare-build", str(docs_file), "--jobs", str(workers)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     done = subprocess.run(command, cwd=work, capture_output=True, text=True, env=CHILD_ENVIRONMENT)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"benchmark: the bare build failed (status {done.returncode}):\n{done.stderr[-3000:]}")
-    return Run(seconds)
+    return Run(seconds, cpu_seconds=children_cpu() - cpu)
 
 
 def built_count(stderr: str) -> int:
@@ -794,6 +803,21 @@ def write_drama_areas(source: Path, count: int) -> list[str]:
     return ids
 
 
+def cluster_cpu_seconds() -> float:
+    """CPU seconds so far of this process (the LocalCluster's scheduler runs
+    in it) and of its living descendants (the Dask nannies and workers)."""
+    import psutil  # comes with distributed
+
+    total = time.process_time()
+    for process in psutil.Process().children(recursive=True):
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def made_files(stderr: str) -> list[str]:
     """The files a build made, from its progress lines."""
     return re.findall(r"^\[\d+/\d+\] (\S+)  \d+ pages?", stderr, re.MULTILINE)
@@ -805,6 +829,12 @@ class ClusterBuilds:
     local: list[float] = field(default_factory=list)   # seconds per repeat
     dask: list[float] = field(default_factory=list)
     bare: list[float] = field(default_factory=list)
+    # CPU seconds per repeat, every process of the build counted: the command
+    # and its pool's workers; with Dask also its workers, their nannies and the
+    # scheduler (which runs in this process).
+    local_cpu: list[float] = field(default_factory=list)
+    dask_cpu: list[float] = field(default_factory=list)
+    bare_cpu: list[float] = field(default_factory=list)
     noop: list[float] = field(default_factory=list)
     noop_made: int = 0
     edit: list[float] = field(default_factory=list)
@@ -849,16 +879,18 @@ def measure_cluster(work: Path, source: Path, area_ids: list[str], repeats: int)
             shift = repeat % len(runs)
             for kind in runs[shift:] + runs[:shift]:
                 say(f"  repeat {repeat + 1}/{repeats}: {kind}, {builds.files} files")
+                cluster_cpu = cluster_cpu_seconds()
                 if kind == "bare":
-                    seconds = run_bare(work, docs_file, CORES).seconds
+                    run = run_bare(work, docs_file, CORES)
                 else:
                     extra = OFFICE_AREAS + (on_cluster if kind == "dask" else ())
                     run = run_cli(work, source, out, (), CORES, force=True, extra=extra)
                     if built_count(run.stderr) != builds.files:
                         sys.exit(f"benchmark: expected {builds.files} files built:\n{run.stderr[-2000:]}")
-                    seconds = run.seconds
-                getattr(builds, kind).append(seconds)
-                say(f"    {seconds:.1f} s")
+                cpu = run.cpu_seconds + (cluster_cpu_seconds() - cluster_cpu if kind == "dask" else 0.0)
+                getattr(builds, kind).append(run.seconds)
+                getattr(builds, f"{kind}_cpu").append(cpu)
+                say(f"    {run.seconds:.1f} s, {cpu:.1f} CPU-s")
             run = run_cli(work, source, out, (), CORES, force=False, extra=OFFICE_AREAS)
             builds.noop.append(run.seconds)
             builds.noop_made = len(made_files(run.stderr))
@@ -874,23 +906,35 @@ def measure_cluster(work: Path, source: Path, area_ids: list[str], repeats: int)
 
 
 def cluster_table(builds: ClusterBuilds, areas: int) -> list[str]:
+    """Throughput two ways: by wall time (files a second per core: what a
+    machine to itself would see, if nothing else ran), and by CPU time (files
+    per CPU-second, every process of the build counted), which a shared,
+    loaded machine disturbs far less. The Dask target is judged on CPU time."""
     rows = [("measurement", "value", "target", "result"), ("---", "---", "---", "---")]
 
-    def throughput(seconds: list[float]) -> float:
+    def per_core(seconds: list[float]) -> float:
         return builds.files / median(seconds) / CORES
 
-    local, dask, bare = throughput(builds.local), throughput(builds.dask), throughput(builds.bare)
-    for label, seconds, rate in (
-            (f"Local pool, `build --force --jobs {CORES}`", builds.local, local),
+    def per_cpu_second(cpu: list[float]) -> float:
+        return builds.files / median(cpu)
+
+    for label, seconds, cpu in (
+            (f"Local pool, `build --force --jobs {CORES}`", builds.local, builds.local_cpu),
             (f"Dask LocalCluster, {CLUSTER_WORKERS} worker processes x 1 thread, `build --force --scheduler`",
-             builds.dask, dask),
-            (f"Bare WeasyPrint, a {CORES}-process fork pool, the same documents", builds.bare, bare)):
+             builds.dask, builds.dask_cpu),
+            (f"Bare WeasyPrint, a {CORES}-process fork pool, the same documents", builds.bare, builds.bare_cpu)):
         rows.append((f"{label}: {builds.files} files ({areas} areas x {builds.area_files} office files)",
-                     f"{median(seconds):.1f} s: {rate:.3f} files/s per core ({1 / rate:.2f} core-s a file)",
-                     "", "info"))
-    rows.append(("Dask / local pool, files per second per core on the same cores", f"{dask / local:.0%}",
-                 f">= {CLUSTER_TARGETS['dask']:.0%}", verdict(dask / local >= CLUSTER_TARGETS["dask"])))
-    rows.append(("Local pool / bare WeasyPrint, files per second per core", f"{local / bare:.0%}", "", "info"))
+                     f"{median(seconds):.1f} s wall: {per_core(seconds):.3f} files/s per core; "
+                     f"{median(cpu):.1f} CPU-s: {per_cpu_second(cpu):.3f} files per CPU-second "
+                     f"({median(cpu) / builds.files:.2f} CPU-s a file)", "", "info"))
+    by_cpu = per_cpu_second(builds.dask_cpu) / per_cpu_second(builds.local_cpu)
+    rows.append(("Dask / local pool: files per CPU-second, every process counted", f"{by_cpu:.0%}",
+                 f">= {CLUSTER_TARGETS['dask']:.0%}", verdict(by_cpu >= CLUSTER_TARGETS["dask"])))
+    by_wall = median([local / dask for local, dask in zip(builds.local, builds.dask)])
+    rows.append(("... the same by wall time on the same 2 cores (median of each repeat's ratio; the host's other "
+                 "load moves it)", f"{by_wall:.0%}", "", "info"))
+    rows.append(("Local pool / bare WeasyPrint: files per CPU-second",
+                 f"{per_cpu_second(builds.local_cpu) / per_cpu_second(builds.bare_cpu):.0%}", "", "info"))
     noop = median([seconds / full for seconds, full in zip(builds.noop, builds.local)])
     rows.append(("A build with nothing to do, as % of the full local build",
                  f"{noop:.2%} ({median(builds.noop):.2f} s, {builds.noop_made} files made)",
@@ -907,17 +951,18 @@ def cluster_table(builds: ClusterBuilds, areas: int) -> list[str]:
 
 def national_matrix(builds: ClusterBuilds) -> list[str]:
     """The full national matrix's wall time, on paper, from the measured cost
-    per file (the local pool's and Dask's core-seconds a file, start-up
-    included), for one language and for three (English, Welsh, Urdu)."""
-    cost = {"local pool": CORES * median(builds.local) / builds.files,
-            "Dask": CLUSTER_WORKERS * median(builds.dask) / builds.files}
+    per file (the local pool's and Dask's CPU-seconds a file, every process
+    and the start-up included), for one language and for three (English,
+    Welsh, Urdu), on cores kept busy and not shared."""
+    cost = {"local pool": median(builds.local_cpu) / builds.files,
+            "Dask": median(builds.dask_cpu) / builds.files}
     lines = ["| languages | files | cost a file (measured) | " + " | ".join(f"{cores} cores" for cores in MATRIX_CORES)
              + " |", "|---|---|---|" + "---|" * len(MATRIX_CORES)]
     for languages in (1, 3):
         files = NATIONAL_COUNCILS * NATIONAL_VENUES * NATIONAL_FILES * languages
         for engine, seconds in cost.items():
             walls = [files * seconds / cores for cores in MATRIX_CORES]
-            lines.append(f"| {languages} | {files:,} | {seconds:.2f} core-s ({engine}) | "
+            lines.append(f"| {languages} | {files:,} | {seconds:.2f} CPU-s ({engine}) | "
                          + " | ".join(f"{wall / 3600:.1f} h" if wall >= 3600 else f"{wall / 60:.0f} min"
                                       for wall in walls) + " |")
     return lines
