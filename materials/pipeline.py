@@ -4,7 +4,7 @@
 stages for a selection of files, `make_roster_file` for one roster product.
 Each stage is its own module: source.py (load and validate), jobs.py, and
 workers.py (render, fit and preflight each file, here or in forked
-processes), write.py.
+processes; cluster.py, on a Dask cluster's workers), write.py.
 
 WeasyPrint (with `render` and `preflight`, which need it) is imported only when
 there is something to render, and the model (pydantic) only when the source
