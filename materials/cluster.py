@@ -27,6 +27,7 @@ import re
 import shutil
 import tempfile
 import threading
+import uuid
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -246,11 +247,12 @@ def render_on_cluster(client, jobs: list[Job], source: Source, layouts_dir: Path
                       thumbnails: bool) -> Iterator[JobResult]:
     """The results of `jobs`, made by the cluster's workers, as they finish.
     The jobs are sent as the local pool's tasks, in its order (the longest
-    first), one Dask task each. The generator's end (all done, or closed part way)
-    cancels what is still to do; the caller closes the client."""
+    first), one Dask task each. The generator's end (all done, or closed
+    part way) cancels what is still to do; the caller closes the client."""
     distributed = _distributed()
     inputs = ClusterInputs.read(source, layouts_dir, installed_versions())
-    build = f"{inputs.source_digest[:8]}-{inputs.layouts_digest[:8]}-{id(jobs):x}"
+    # Task keys unique to this build: two coordinators may share a scheduler.
+    build = uuid.uuid4().hex
     given = client.submit(_as_given, inputs, key=f"make-materials-inputs-{build}", pure=False)
     tasks = _tasks(jobs)
     futures = {client.submit(render_task, task, given, thumbnails, key=f"make-materials-{build}-{number}",
