@@ -216,7 +216,7 @@ def progress_lines(list_unchanged: bool):
 
 def build_and_report(selection: Selection, *, source_dir: Path, layouts_dir: Path, out_dir: Path, workers: int,
                      force: bool = False, list_unchanged: bool = False, list_reviews: bool = False,
-                     pool: RenderPool | None = None) -> BuildResult:
+                     pool: RenderPool | None = None, scheduler: str | None = None) -> BuildResult:
     """Build into `out_dir`, a line per file made as it is done (files kept as
     they were only when `list_unchanged`), the files removed because the
     source no longer makes them, then a summary (one line when nothing had to
@@ -224,7 +224,8 @@ def build_and_report(selection: Selection, *, source_dir: Path, layouts_dir: Pat
     (counted, or with `list_reviews` one line each)."""
     with user_errors(out_dir):
         outcome = run_build(selection, source_dir=source_dir, layouts_dir=layouts_dir, out_dir=out_dir,
-                            progress=progress_lines(list_unchanged), workers=workers, force=force, pool=pool)
+                            progress=progress_lines(list_unchanged), workers=workers, force=force, pool=pool,
+                            scheduler=scheduler)
     for each in outcome.removed:
         if each.deleted:
             say(f"Removed {each.file}: {each.why}")
@@ -256,9 +257,15 @@ def build_and_report(selection: Selection, *, source_dir: Path, layouts_dir: Pat
               help="Rebuild every file, even those whose inputs have not changed since the last build.")
 @strict_option
 @click.option("--verbose", "-v", is_flag=True, help="Also list each file kept unchanged, one line each.")
+@click.option("--scheduler", metavar="tcp://HOST:8786", envvar="MAKE_MATERIALS_SCHEDULER", show_envvar=True,
+              help="Render on the workers of this Dask scheduler (`dask scheduler`) instead of --jobs processes "
+                   "here; the files are written here as usual. Each worker needs make-materials installed at the "
+                   "same version (a mismatch is refused); the source and layouts are sent to the workers with "
+                   "the jobs. Needs the cluster extra: pip install -e '.[cluster]'. See README, \"Building on a "
+                   "Dask cluster\".")
 def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[str, ...],
           kinds: tuple[str, ...], variants: tuple[str, ...], langs: tuple[str, ...], workers: int, force: bool,
-          area_ids: tuple[str, ...], strict: bool, verbose: bool) -> None:
+          area_ids: tuple[str, ...], strict: bool, verbose: bool, scheduler: str | None) -> None:
     """Render the PDFs into --out, with a manifest.json listing each file and
     a catalogue, index.html, showing them all.
 
@@ -276,11 +283,15 @@ def build(source_dir: Path, layouts_dir: Path, out_dir: Path, venue_ids: tuple[s
     The build ends by counting the facts to check before printing (see
     `make-materials check`). For a print run, build with --strict: each of
     them, and each warning about a file, is listed and the exit status is 1.
+
+    With --scheduler (or MAKE_MATERIALS_SCHEDULER), the files render on a
+    Dask cluster's workers and --jobs is not used; progress, the summary and
+    what is written are the same.
     """
     areas = require_known_selection(source_dir, venue_ids, langs, area_ids)
     outcome = build_and_report(selection_of(venue_ids, kinds, variants, langs, areas), source_dir=source_dir,
                                layouts_dir=layouts_dir, out_dir=out_dir, workers=workers, force=force,
-                               list_unchanged=verbose, list_reviews=strict)
+                               list_unchanged=verbose, list_reviews=strict, scheduler=scheduler or None)
     if outcome.failed:
         raise click.ClickException(f"{len(outcome.failed)} file(s) failed; earlier copies of them were kept")
     if strict:

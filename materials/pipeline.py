@@ -4,7 +4,7 @@
 stages for a selection of files, `make_roster_file` for one roster product.
 Each stage is its own module: source.py (load and validate), jobs.py, and
 workers.py (render, fit and preflight each file, here or in forked
-processes), write.py.
+processes; cluster.py, on a Dask cluster's workers), write.py.
 
 WeasyPrint (with `render` and `preflight`, which need it) is imported only when
 there is something to render, and the model (pydantic) only when the source
@@ -79,7 +79,7 @@ class BuildResult:
 
 def build(selection: Selection, *, source_dir: Path, layouts_dir: Path, out_dir: Path | None,
           progress: Callable[[int, int, JobResult], None] | None = None, workers: int = 1, force: bool = False,
-          pool: RenderPool | None = None) -> BuildResult:
+          pool: RenderPool | None = None, scheduler: str | None = None) -> BuildResult:
     """Make every chosen file. With `out_dir` None, nothing is written (a dry run).
 
     Raises SourceError before anything is written when the source is invalid.
@@ -87,7 +87,9 @@ def build(selection: Selection, *, source_dir: Path, layouts_dir: Path, out_dir:
     job key (everything it depends on) is unchanged since the last build is
     skipped, unless `force`. Jobs render in `workers` processes; with `pool`,
     in its processes, kept warm from one build to the next. A draft
-    translation is made only when the selection names it.
+    translation is made only when the selection names it. With `scheduler`
+    (a Dask scheduler's address), the jobs render on that cluster's workers
+    instead (cluster.py); everything else is the same.
     """
     started = time.perf_counter()
     job_keys = JobKeys(source_dir, layouts_dir, GENERATOR)  # reads the files before the source is loaded
@@ -112,8 +114,14 @@ def build(selection: Selection, *, source_dir: Path, layouts_dir: Path, out_dir:
         skipped = (JobResult(job, 0.0, skipped=True) for job in jobs if job in unchanged)
         outcome = BuildResult(reviews=source.reviews)
         # Unchanged files first, then each made file as soon as it is done.
+        client = None  # of a Dask cluster, closed when the rendering ends
         if not todo:
             made = iter(())
+        elif scheduler is not None:
+            from .cluster import connect, render_on_cluster  # imports Dask: only for a build given a scheduler
+
+            client = connect(scheduler)
+            made = render_on_cluster(client, todo, source, layouts_dir, thumbnails=bool(out_dir))
         elif pool is not None:
             rendered_from = WorkerInputs(job_keys.folder(source_dir), pickle.dumps(source), layouts_dir,
                                          job_keys.folder(layouts_dir))
@@ -132,6 +140,8 @@ def build(selection: Selection, *, source_dir: Path, layouts_dir: Path, out_dir:
             # gets to it: its workers end, or a kept pool's busy ones.
             if todo:
                 made.close()
+            if client is not None:
+                client.close()
         order = {job: index for index, job in enumerate(jobs)}
         outcome.results.sort(key=lambda result: order[result.job])
         if out_dir and selection.everything:

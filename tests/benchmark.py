@@ -4,6 +4,8 @@
     .venv/bin/python tests/benchmark.py --quick    # a sanity run: 2 venues, fewer repeats
     .venv/bin/python tests/benchmark.py --profile  # also: where the pipeline's time goes (stderr)
     .venv/bin/python tests/benchmark.py --rosters  # only the roster products (about 8 minutes on 2 cores)
+    .venv/bin/python tests/benchmark.py --cluster  # a nation of areas: local pool, Dask, bare WeasyPrint
+    .venv/bin/python tests/benchmark.py --cluster --areas 2  # the same with 2 areas (about 10 minutes on 2 cores)
 
 Progress goes to stderr; one markdown table (then a few notes) goes to stdout, to
 paste into the README. Each row gives the value measured, its target and PASS or
@@ -44,6 +46,7 @@ import pickle
 import platform
 import queue
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -164,13 +167,13 @@ def fit_css(scales: dict[str, float]) -> str | None:
     return f":root {{ {declarations} }}" if declarations else None
 
 
-def make_docs(jobs, fit_scales: dict[str, dict]) -> list[Doc]:
+def make_docs(jobs, fit_scales: dict[str, dict], source_dir: Path = SOURCE_DIR) -> list[Doc]:
     """Each job's final HTML, as the pipeline lays it out with the fit it found
     (read from a build's manifest), its lists balanced."""
     from materials.source import load_source
     from materials.render import Renderer
 
-    renderer = Renderer(load_source(SOURCE_DIR), LAYOUTS_DIR)
+    renderer = Renderer(load_source(source_dir), LAYOUTS_DIR)
 
     def doc(job, scales, imposed=None) -> Doc:
         product = job.product
@@ -282,23 +285,32 @@ class Run:
     stderr: str = ""
     workers_mb: float = 0.0
     parent_mb: float = 0.0
+    cpu_seconds: float = 0.0  # the process's and its waited-for children's (a pool's workers)
 
 
-def run_cli(work: Path, source: Path, out: Path, venues: tuple[str, ...], workers: int, force: bool) -> Run:
+def children_cpu() -> float:
+    """CPU seconds (user and system) of this process's children that have
+    ended, and of their own children they waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_cli(work: Path, source: Path, out: Path, venues: tuple[str, ...], workers: int, force: bool,
+            extra: tuple[str, ...] = ()) -> Run:
     """`make-materials build` in a subprocess: wall time, start-up included."""
     rusage = work / "rusage.json"
     command = [sys.executable, "-c", CLI_WRAPPER, "build", "--source", str(source), "--out", str(out),
-               "--jobs", str(workers), *(["--force"] if force else [])]
+               "--jobs", str(workers), *(["--force"] if force else []), *extra]
     for venue in venues:
         command += ["--venue", venue]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     done = subprocess.run(command, cwd=work, capture_output=True, text=True,
                           env={**CHILD_ENVIRONMENT, "BENCHMARK_RUSAGE": str(rusage)})
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"benchmark: the build failed (status {done.returncode}):\n{done.stderr[-3000:]}")
     usage = json.loads(rusage.read_text())
-    return Run(seconds, done.stderr, usage["workers_kb"] / 1024, usage["self_kb"] / 1024)
+    return Run(seconds, done.stderr, usage["workers_kb"] / 1024, usage["self_kb"] / 1024, children_cpu() - cpu)
 
 
 def run_startup_probe(work: Path, source: Path) -> float:
@@ -316,12 +328,12 @@ def run_bare(work: Path, docs_file: Path, workers: int) -> Run:
     """The bare build in a subprocess of this script, so it pays Python's start-up
     and WeasyPrint's import as the command line does."""
     command = [sys.executable, str(Path(__file__).resolve()), "--bare-build", str(docs_file), "--jobs", str(workers)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     done = subprocess.run(command, cwd=work, capture_output=True, text=True, env=CHILD_ENVIRONMENT)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"benchmark: the bare build failed (status {done.returncode}):\n{done.stderr[-3000:]}")
-    return Run(seconds)
+    return Run(seconds, cpu_seconds=children_cpu() - cpu)
 
 
 def built_count(stderr: str) -> int:
@@ -748,6 +760,214 @@ def roster_table(runs: list[RosterRun]) -> list[str]:
     return ["| " + " | ".join(cell for cell in row) + " |" for row in rows]
 
 
+# --- a nation of areas, on the local pool and on a Dask cluster (--cluster) --------------------
+
+# Issue 19's national matrix: upper-tier councils in England x venue types x
+# files per venue; the languages multiply it.
+NATIONAL_COUNCILS, NATIONAL_VENUES, NATIONAL_FILES = 150, 10, 9
+MATRIX_CORES = (2, 16, 64)
+CLUSTER_WORKERS = 2
+CLUSTER_AREAS_DEFAULT = 20
+OFFICE_AREAS = ("--area", "all", "--variant", "office")
+CLUSTER_TARGETS = {
+    "dask": 0.90,   # Dask's files per second per core / the local pool's
+    "noop": 0.02,   # a national build with nothing to do / the full one
+}
+
+
+def write_drama_areas(source: Path, count: int) -> list[str]:
+    """Replace the copy's area profiles by `count` fictional councils, each
+    with two numbers in Ofcom's drama range (01632 960000 to 960999, never
+    given to a real line) and an example.org address. Returns their ids."""
+    if not 1 <= count <= 499:
+        sys.exit("benchmark: --areas must be 1 to 499 (two drama-range numbers an area, 1,000 in the range)")
+    for path in (source / "areas").glob("*.yaml"):
+        path.unlink()
+    ids = []
+    for number in range(1, count + 1):
+        area_id = f"drama-borough-{number:03d}"
+        (source / "areas" / f"{area_id}.yaml").write_text(
+            f"council: Drama Borough {number} Council (fictional)\n"
+            "children_services:\n"
+            "  name: Children’s services\n"
+            f'  number: "01632 960{2 * number:03d}"\n'
+            "  hours: Monday to Friday, 9am to 5pm\n"
+            "out_of_hours:\n"
+            "  name: Out of hours\n"
+            f'  number: "01632 960{2 * number + 1:03d}"\n'
+            f"web: https://example.org/drama-borough-{number}\n"
+            "reviewed: 2026-11-25\n"
+            "source: Generated by tests/benchmark.py; numbers from the Ofcom drama range\n"
+            "fictional: true\n", encoding="utf-8")
+        ids.append(area_id)
+    return ids
+
+
+def cluster_cpu_seconds() -> float:
+    """CPU seconds so far of this process (the LocalCluster's scheduler runs
+    in it) and of its living descendants (the Dask nannies and workers)."""
+    import psutil  # comes with distributed
+
+    total = time.process_time()
+    for process in psutil.Process().children(recursive=True):
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def made_files(stderr: str) -> list[str]:
+    """The files a build made, from its progress lines."""
+    return re.findall(r"^\[\d+/\d+\] (\S+)  \d+ pages?", stderr, re.MULTILINE)
+
+
+@dataclass
+class ClusterBuilds:
+    files: int = 0
+    local: list[float] = field(default_factory=list)   # seconds per repeat
+    dask: list[float] = field(default_factory=list)
+    bare: list[float] = field(default_factory=list)
+    # CPU seconds per repeat, every process of the build counted: the command
+    # and its pool's workers; with Dask also its workers, their nannies and the
+    # scheduler (which runs in this process).
+    local_cpu: list[float] = field(default_factory=list)
+    dask_cpu: list[float] = field(default_factory=list)
+    bare_cpu: list[float] = field(default_factory=list)
+    noop: list[float] = field(default_factory=list)
+    noop_made: int = 0
+    edit: list[float] = field(default_factory=list)
+    edit_made: list[str] = field(default_factory=list)
+    edited_area: str = ""
+    area_files: int = 0   # files an area has in this selection
+
+
+def measure_cluster(work: Path, source: Path, area_ids: list[str], repeats: int) -> ClusterBuilds:
+    """Every office file of every area, on the local pool (`--jobs` = cores),
+    on a Dask LocalCluster of two single-threaded worker processes on this
+    machine's cores, and as bare WeasyPrint (a forked pool, as the full run's);
+    then a build with nothing to do, and one after editing one area's file."""
+    from distributed import LocalCluster
+
+    from materials.jobs import Selection, plan_jobs
+    from materials.source import load_source
+
+    out = work / "out"
+    say(f"Warming up: one local build of {len(area_ids)} areas' office files, whose manifest gives each file's fit")
+    run = run_cli(work, source, out, (), CORES, force=True, extra=OFFICE_AREAS)
+    builds = ClusterBuilds(files=built_count(run.stderr), edited_area=area_ids[0])
+    jobs = plan_jobs(load_source(source), Selection(variants=("office",), areas=tuple(area_ids)))
+    if builds.files != len(jobs):
+        sys.exit(f"benchmark: expected {len(jobs)} files built:\n{run.stderr[-2000:]}")
+    builds.area_files = len(jobs) // len(area_ids)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    say(f"  {run.seconds:.1f} s; the bare documents' HTML")
+    docs_file = work / "docs.pickle"
+    docs_file.write_bytes(pickle.dumps(make_docs(jobs, {entry["file"]: entry["fit_scales"]
+                                                        for entry in manifest["files"]}, source)))
+    with LocalCluster(n_workers=CLUSTER_WORKERS, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        on_cluster = ("--scheduler", cluster.scheduler_address)
+        # A cluster's workers are long-lived: they import WeasyPrint and set
+        # up from the layouts once, not once a build as a forked pool does.
+        say("Warming up the Dask workers: one area's wallet cards")
+        run_cli(work, source, work / "out-warm-up", (), CORES, force=True,
+                extra=("--area", area_ids[0], "--product", "wallet-card", "--variant", "office", *on_cluster))
+        for repeat in range(repeats):
+            runs = ["local", "dask", "bare"]
+            shift = repeat % len(runs)
+            for kind in runs[shift:] + runs[:shift]:
+                say(f"  repeat {repeat + 1}/{repeats}: {kind}, {builds.files} files")
+                cluster_cpu = cluster_cpu_seconds()
+                if kind == "bare":
+                    run = run_bare(work, docs_file, CORES)
+                else:
+                    extra = OFFICE_AREAS + (on_cluster if kind == "dask" else ())
+                    run = run_cli(work, source, out, (), CORES, force=True, extra=extra)
+                    if built_count(run.stderr) != builds.files:
+                        sys.exit(f"benchmark: expected {builds.files} files built:\n{run.stderr[-2000:]}")
+                cpu = run.cpu_seconds + (cluster_cpu_seconds() - cluster_cpu if kind == "dask" else 0.0)
+                getattr(builds, kind).append(run.seconds)
+                getattr(builds, f"{kind}_cpu").append(cpu)
+                say(f"    {run.seconds:.1f} s, {cpu:.1f} CPU-s")
+            run = run_cli(work, source, out, (), CORES, force=False, extra=OFFICE_AREAS)
+            builds.noop.append(run.seconds)
+            builds.noop_made = len(made_files(run.stderr))
+            say(f"  repeat {repeat + 1}/{repeats}: nothing to do {run.seconds:.2f} s ({builds.noop_made} made)")
+            with (source / "areas" / f"{builds.edited_area}.yaml").open("a", encoding="utf-8") as file:
+                file.write(f"\n# benchmark edit {repeat + 1}\n")
+            run = run_cli(work, source, out, (), CORES, force=False, extra=OFFICE_AREAS)
+            builds.edit.append(run.seconds)
+            builds.edit_made = made_files(run.stderr)
+            say(f"  repeat {repeat + 1}/{repeats}: after editing {builds.edited_area}.yaml {run.seconds:.1f} s "
+                f"({len(builds.edit_made)} made)")
+    return builds
+
+
+def cluster_table(builds: ClusterBuilds, areas: int) -> list[str]:
+    """Throughput two ways: by wall time (files a second per core: what a
+    machine to itself would see, if nothing else ran), and by CPU time (files
+    per CPU-second, every process of the build counted), which a shared,
+    loaded machine disturbs far less. The Dask target is judged on CPU time."""
+    rows = [("measurement", "value", "target", "result"), ("---", "---", "---", "---")]
+
+    def per_core(seconds: list[float]) -> float:
+        return builds.files / median(seconds) / CORES
+
+    def per_cpu_second(cpu: list[float]) -> float:
+        return builds.files / median(cpu)
+
+    for label, seconds, cpu in (
+            (f"Local pool, `build --force --jobs {CORES}`", builds.local, builds.local_cpu),
+            (f"Dask LocalCluster, {CLUSTER_WORKERS} worker processes x 1 thread, `build --force --scheduler`",
+             builds.dask, builds.dask_cpu),
+            (f"Bare WeasyPrint, a {CORES}-process fork pool, the same documents", builds.bare, builds.bare_cpu)):
+        rows.append((f"{label}: {builds.files} files ({areas} areas x {builds.area_files} office files)",
+                     f"{median(seconds):.1f} s wall: {per_core(seconds):.3f} files/s per core; "
+                     f"{median(cpu):.1f} CPU-s: {per_cpu_second(cpu):.3f} files per CPU-second "
+                     f"({median(cpu) / builds.files:.2f} CPU-s a file)", "", "info"))
+    by_cpu = per_cpu_second(builds.dask_cpu) / per_cpu_second(builds.local_cpu)
+    rows.append(("Dask / local pool: files per CPU-second, every process counted", f"{by_cpu:.0%}",
+                 f">= {CLUSTER_TARGETS['dask']:.0%}", verdict(by_cpu >= CLUSTER_TARGETS["dask"])))
+    by_wall = median([local / dask for local, dask in zip(builds.local, builds.dask)])
+    rows.append(("... the same by wall time on the same 2 cores (median of each repeat's ratio; the host's other "
+                 "load moves it)", f"{by_wall:.0%}", "", "info"))
+    rows.append(("Local pool / bare WeasyPrint: files per CPU-second",
+                 f"{per_cpu_second(builds.local_cpu) / per_cpu_second(builds.bare_cpu):.0%}", "", "info"))
+    noop = median([seconds / full for seconds, full in zip(builds.noop, builds.local)])
+    rows.append(("A build with nothing to do, as % of the full local build",
+                 f"{noop:.2%} ({median(builds.noop):.2f} s, {builds.noop_made} files made)",
+                 f"<= {CLUSTER_TARGETS['noop']:.0%}", verdict(noop <= CLUSTER_TARGETS["noop"])))
+    only_area = (len(builds.edit_made) == builds.area_files
+                 and all(name.startswith(builds.edited_area + "/") for name in builds.edit_made))
+    edit = median([seconds / full for seconds, full in zip(builds.edit, builds.local)])
+    rows.append((f"Rebuild after editing one area's file ({builds.edited_area}.yaml)",
+                 f"{len(builds.edit_made)} files made, {'all' if only_area else 'not only'} that area's "
+                 f"{builds.area_files}; {median(builds.edit):.1f} s, {edit:.1%} of the full build",
+                 "that area's files only", verdict(only_area)))
+    return ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def national_matrix(builds: ClusterBuilds) -> list[str]:
+    """The full national matrix's wall time, on paper, from the measured cost
+    per file (the local pool's and Dask's CPU-seconds a file, every process
+    and the start-up included), for one language and for three (English,
+    Welsh, Urdu), on cores kept busy and not shared."""
+    cost = {"local pool": median(builds.local_cpu) / builds.files,
+            "Dask": median(builds.dask_cpu) / builds.files}
+    lines = ["| languages | files | cost a file (measured) | " + " | ".join(f"{cores} cores" for cores in MATRIX_CORES)
+             + " |", "|---|---|---|" + "---|" * len(MATRIX_CORES)]
+    for languages in (1, 3):
+        files = NATIONAL_COUNCILS * NATIONAL_VENUES * NATIONAL_FILES * languages
+        for engine, seconds in cost.items():
+            walls = [files * seconds / cores for cores in MATRIX_CORES]
+            lines.append(f"| {languages} | {files:,} | {seconds:.2f} CPU-s ({engine}) | "
+                         + " | ".join(f"{wall / 3600:.1f} h" if wall >= 3600 else f"{wall / 60:.0f} min"
+                                      for wall in walls) + " |")
+    return lines
+
+
 # --- the table --------------------------------------------------------------------
 
 
@@ -859,11 +1079,41 @@ def main() -> None:
     parser.add_argument("--rosters", action="store_true",
                         help="measure only the roster products: certificates for 1,000 and 10,000 attendees (with "
                              "--quick 200 and 1,000), --split and a sign-in sheet for the smaller number")
+    parser.add_argument("--cluster", action="store_true",
+                        help="measure only a nation of generated areas (office files): the local pool, a Dask "
+                             "LocalCluster of 2 workers and bare WeasyPrint, a build with nothing to do, one area "
+                             "edited; and the national matrix's wall time on paper (1 repeat unless --repeats)")
+    parser.add_argument("--areas", type=int, default=CLUSTER_AREAS_DEFAULT,
+                        help=f"with --cluster: how many generated areas (default {CLUSTER_AREAS_DEFAULT})")
     parser.add_argument("--bare-build", type=Path, help=argparse.SUPPRESS)  # internal: the bare build's subprocess
     parser.add_argument("--jobs", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_build:
         bare_build(args.bare_build, args.jobs)
+        return
+    if args.cluster:
+        started = time.perf_counter()
+        load_before = os.getloadavg()
+        repeats = args.repeats or 1
+        with tempfile.TemporaryDirectory(prefix="make-materials-benchmark-") as temporary:
+            work = Path(temporary)
+            (work / "tmp").mkdir()
+            CHILD_ENVIRONMENT["TMPDIR"] = str(work / "tmp")
+            tempfile.tempdir = str(work / "tmp")
+            source = work / "source"
+            shutil.copytree(SOURCE_DIR, source)
+            area_ids = write_drama_areas(source, args.areas)
+            builds = measure_cluster(work, source, area_ids, repeats)
+        print("\n".join(cluster_table(builds, len(area_ids))))
+        print()
+        print("\n".join(national_matrix(builds)))
+        print()
+        print(f"Machine: {platform.machine()}, {CORES} cores (`nproc` {len(os.sched_getaffinity(0))}), Python "
+              f"{platform.python_version()}; load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} "
+              f"after; {len(area_ids)} generated areas, {repeats} repeat(s), medians; "
+              f"{time.perf_counter() - started:.0f} s in all.")
+        if args.save:
+            args.save.write_text(json.dumps(dataclasses.asdict(builds), indent=1) + "\n", encoding="utf-8")
         return
     if args.rosters:
         started = time.perf_counter()
