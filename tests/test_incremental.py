@@ -11,8 +11,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conftest import LAYOUTS_DIR, files_under, read_manifest, run_cli
+from conftest import LAYOUTS_DIR, SOURCE_DIR, files_under, read_manifest, run_cli
 from materials.jobs import PRODUCT_FORMATS
+from materials.write import write_manifest
 from pypdf import PdfReader
 
 from materials.write import BUILD_RECORDS
@@ -332,3 +333,19 @@ def test_a_build_with_nothing_to_do_says_one_line_and_verbose_lists_the_files(so
     listed = build("source", out, "--product", "poster", "--variant", "office", "--verbose")
     assert sorted(line.split("]")[1].strip() for line in listed.stderr.splitlines() if line.startswith("[")) == [
         f"{venue}/poster-{size}.pdf  unchanged" for venue in ("hotels", "parks") for size in ("a3", "a4")]
+
+
+def test_a_build_saves_its_manifest_as_it_ends_not_after_every_file(tmp_path, monkeypatch):
+    """Saving it after every file would cost a national build time in the
+    square of its files; it is saved every few seconds, and as the build ends."""
+    import materials.pipeline
+
+    saves = []
+    monkeypatch.setattr(materials.pipeline, "MANIFEST_SAVE_SECONDS", 3600.0)
+    monkeypatch.setattr(materials.pipeline, "write_manifest",
+                        lambda *args: saves.append(args) or write_manifest(*args))
+    out = tmp_path / "out"
+    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels", "--product", "wallet-card")
+    assert result.exit_code == 0, result.stderr
+    assert len(saves) == 1
+    assert len(read_manifest(out)) == len([fmt for fmt in PRODUCT_FORMATS if fmt.kind == "wallet-card"])
