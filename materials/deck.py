@@ -26,8 +26,8 @@ ROUTES_PER_SLIDE = 3
 # beside the decision and the "yes" branch; the rest follow on a slide of
 # their own, under the decision again.
 FLOWCHART_STEPS_PER_SLIDE = 3
-# The routes shown with the local number, on the first reporting slide: the
-# police, in an emergency and not. The helplines follow.
+# The routes of the first slide of reporting lines: the police, in an
+# emergency and not. The helplines follow.
 POLICE_ROUTES = ("emergency", "police-non-emergency")
 # The workshop sections the slides belong to: the source must have each
 # (checks.check_workshop), for a plan's step to name its slides.
@@ -103,11 +103,13 @@ def deck(content: Content, workshop: Workshop, venue: Venue) -> list[Slide]:
           for group, first in _numbered(chunks(flowchart_steps(content, venue), FLOWCHART_STEPS_PER_SLIDE))),
         Slide("trafficking", headings.trafficking, "report", tuple(content.trafficking)),
         Slide("laws", headings.trafficking, "report", tuple(content.laws)),
-        Slide("report", headings.how_to_report, "report",
-              tuple(route for route in content.routes if route.id in POLICE_ROUTES)),
+        # The local children's services first, with an area's own numbers
+        # (and its web address's QR code) or a space to write the number in.
+        Slide("report", headings.how_to_report, "report"),
         *(Slide("routes", headings.how_to_report, "report", tuple(group))
-          for group in chunks([route for route in content.routes if route.id not in POLICE_ROUTES],
-                              ROUTES_PER_SLIDE)),
+          for group in [[route for route in content.routes if route.id in POLICE_ROUTES],
+                        *chunks([route for route in content.routes if route.id not in POLICE_ROUTES],
+                                ROUTES_PER_SLIDE)] if group),
     ]
     for number, scenario in enumerate(venue.scenarios, 1):
         slides.append(Slide("scenario", scenario.title, "scenarios", (scenario,), number))
