@@ -19,6 +19,7 @@ from .model import Content, Venue, Workshop
 # with room for a translation a third longer: a few signs, each with its
 # pictogram; two ways it happens; three reporting lines.
 SIGNS_PER_SLIDE = 4
+SIGN_CHARACTERS_PER_SLIDE = 200  # four signs of two lines; fewer when one is long
 WAYS_PER_SLIDE = 2
 ACTIONS_PER_SLIDE = 4
 ROUTES_PER_SLIDE = 3
@@ -46,12 +47,15 @@ class Slide:
     first_number: int = 1  # the number of its first item where they are numbered (quiz questions, scenarios)
 
 
-def chunks(items: list, most: int) -> list[list]:
-    """`items` in as few slides as hold at most `most` each, as evenly filled
-    as they can be (13 signs, 4 a slide: 4, 3, 3, 3, not 4, 4, 4, 1)."""
+def chunks(items: list, most: int, characters: int | None = None) -> list[list]:
+    """`items` in as few slides as hold at most `most` each (and, given
+    `characters`, about that many characters of their text each), as evenly
+    filled as they can be (13 signs, 4 a slide: 4, 3, 3, 3, not 4, 4, 4, 1)."""
     if not items:
         return []
     count = -(-len(items) // most)
+    if characters:
+        count = min(len(items), max(count, -(-sum(len(item.text) for item in items) // characters)))
     size, extra = divmod(len(items), count)
     groups, start = [], 0
     for index in range(count):
@@ -94,9 +98,9 @@ def deck(content: Content, workshop: Workshop, venue: Venue) -> list[Slide]:
         *(Slide("ways", headings.how_it_happens, "what-is-cse", tuple(group))
           for group in chunks(content.ways, WAYS_PER_SLIDE)),
         *(Slide("signs", headings.possible_signs, "signs", tuple(group))
-          for group in chunks(content.signs, SIGNS_PER_SLIDE)),
+          for group in chunks(content.signs, SIGNS_PER_SLIDE, SIGN_CHARACTERS_PER_SLIDE)),
         *(Slide("venue-signs", headings.venue_signs, "signs", tuple(group))
-          for group in chunks(venue.signs, SIGNS_PER_SLIDE)),
+          for group in chunks(venue.signs, SIGNS_PER_SLIDE, SIGN_CHARACTERS_PER_SLIDE)),
         *(Slide("venue-actions", headings.venue_actions, "report", tuple(group))
           for group in chunks(venue.actions, ACTIONS_PER_SLIDE)),
         *(Slide("flowchart", labels.flowchart, "report", tuple(group), first)
