@@ -7,12 +7,15 @@ deck is made in a translated edition and for a council area."""
 from __future__ import annotations
 
 import re
+import zipfile
 
 import pytest
 
 from conftest import (SOURCE_DIR, Build, normalise, page_size_mm, page_texts, pdf_reader, pdf_text, printed,
                       read_manifest, run_cli, shipped_source)
+from materials.catalogue import CATALOGUE
 from materials.preflight import pdf_ua_failures
+from materials.translate import edition
 
 VENUE_IDS = [venue.id for venue in shipped_source().venues]
 # The venues whose trainer handouts are read against their decks when the
@@ -270,8 +273,6 @@ def test_the_trainer_notes_name_their_slides_as_the_plan_does(deck_build, source
 # --- editions ------------------------------------------------------------------------------
 
 def test_a_translated_deck_for_an_area_builds(edition_build, source):
-    from materials.translate import edition
-
     welsh = edition(source, TRANSLATED).source
     area = source.area(AREA)
     path = edition_build.out / AREA / "hotels" / f"slides-{TRANSLATED}.pdf"
@@ -299,3 +300,15 @@ def test_the_national_deck_leaves_the_local_number_to_write_in(deck_build, sourc
     text = pdf_text(deck_build.pdf("hotels", "slides"))
     assert printed(source.content.headings.write_in, text)
     assert printed(source.organisation.local_contact.name, text)
+
+
+def test_the_catalogue_and_the_pack_say_the_slides_are_shown_not_printed(edition_build):
+    page = (edition_build.out / CATALOGUE).read_text(encoding="utf-8")
+    assert "<dt>Show on</dt><dd>Projector or screen</dd>" in page and "<dt>Print on</dt>" not in page
+    packed = run_cli("pack", "--out", edition_build.out)
+    assert packed.exit_code == 0, packed.stderr
+    with zipfile.ZipFile(edition_build.out / "packs" / f"{AREA}.zip") as pack:
+        note = pack.read(f"{AREA}/README.txt").decode("utf-8")
+    shown = note.index("On a projector or screen")
+    assert "Print at 100%" not in note
+    assert note.index("hotels/slides.pdf") > shown and note.index(f"hotels/slides-{TRANSLATED}.pdf") > shown
