@@ -26,7 +26,7 @@ SIZE_TOLERANCE_MM = 0.2
 MIN_BODY_PT = 24
 # The page's margins (layouts/slides/slides.css): the running foot, with the
 # slide number, and a notice at the head are pagination, not the slide's text.
-FOOT_MM, HEAD_MM = 20.5, 12
+FOOT_MM, HEAD_MM = 20, 10
 PT_TO_MM = 25.4 / 72
 TRANSLATED, AREA = "cy", "example-borough"
 
