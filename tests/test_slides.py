@@ -312,3 +312,33 @@ def test_the_catalogue_and_the_pack_say_the_slides_are_shown_not_printed(edition
     shown = note.index("On a projector or screen")
     assert "Print at 100%" not in note
     assert note.index("hotels/slides.pdf") > shown and note.index(f"hotels/slides-{TRANSLATED}.pdf") > shown
+
+
+# --- what does not fit, and what the slides need from the source ----------------------------
+
+def test_a_story_too_long_for_its_slide_is_named_at_its_line(source_copy):
+    """A slide is one page: a scenario that does not fit at 24 pt fails the
+    deck, naming the story to shorten, and nothing is carried onto a page of
+    its own (which would renumber the slides the session plan names)."""
+    hotels = source_copy / "venues" / "hotels.yaml"
+    story = shipped_source().venue("hotels").scenarios[0].story
+    text = hotels.read_text(encoding="utf-8")
+    opening = " ".join(story.split()[:5])  # on the first line of the story as folded in the YAML
+    assert opening in text
+    hotels.write_text(text.replace(opening, f"{story} {story} {opening}", 1), encoding="utf-8")
+    result = run_cli("check", "--source", source_copy, "--venue", "hotels", "--product", "slides")
+    assert result.exit_code == 1
+    assert re.search(r"error: hotels/slides\.pdf: overset: source/venues/hotels\.yaml:\d+:\d+: "
+                     r"scenarios\[0\]\.story \(\d+ characters\): shorten by about \d+ characters", result.stderr), \
+        result.stderr
+
+
+def test_the_source_keeps_the_sections_the_slides_belong_to(source_copy):
+    workshop = source_copy / "workshop.yaml"
+    text = workshop.read_text(encoding="utf-8")
+    assert "  - id: myths\n" in text
+    workshop.write_text(text.replace("  - id: myths\n", "  - id: myth-busting\n"), encoding="utf-8")
+    result = run_cli("check", "--no-render", "--source", source_copy)
+    assert result.exit_code == 1
+    assert ('has no section with the id "myths", which the slides and the session plan\'s slide numbers use. '
+            "Keep that id when you reword the section") in result.stderr, result.stderr
