@@ -48,6 +48,8 @@ THUMBNAIL_PX = 400
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 VARIANT_NAMES = {"office": "Office printer", "press": "Print shop"}
+# Products shown, not printed: the workshop slides go on a projector.
+SHOWN_KINDS = {"slides": "Projector or screen"}
 
 
 @dataclass(frozen=True)
@@ -373,7 +375,9 @@ def _facts(entry: dict) -> list[tuple[str, str]]:
         facts.append(("Size", size))
     if entry.get("pages"):
         facts.append(("Pages", f"{entry['pages']}"))
-    if entry.get("variant"):
+    if entry.get("product") in SHOWN_KINDS:
+        facts.append(("Show on", SHOWN_KINDS[entry["product"]]))
+    elif entry.get("variant"):
         facts.append(("Print on", VARIANT_NAMES.get(entry["variant"], entry["variant"])))
     file = ", ".join(filter(None, [entry.get("pdf_standard"), entry.get("bytes") and _file_size(entry["bytes"])]))
     if file:

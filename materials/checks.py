@@ -7,6 +7,7 @@ and each tests an item that exists, a session plan's steps add up to its length.
 from __future__ import annotations
 
 from .colour import contrast_ratio, hex_to_rgb
+from .deck import DECK_SECTIONS
 from .errors import SourceProblem
 from .load import FieldPath, LoadedFile
 from .model import QUIZ_LENGTH, SHARED_FLOWCHART_STEPS, Content, QuizQuestion, Venue, Workshop
@@ -193,6 +194,11 @@ def check_workshop(workshop: Workshop, loaded: LoadedFile, content: Content) -> 
     problems += _duplicates(workshop.sections, loaded, "sections", "section")
     problems += _check_quiz(workshop.quiz, loaded, "quiz", content_ids(content))
     sections = {section.id for section in workshop.sections}
+    for section_id in DECK_SECTIONS:
+        if section_id not in sections:
+            problems.append(loaded.problem(("sections",), f'has no section with the id "{section_id}", which the '
+                                           "slides and the session plan's slide numbers use",
+                                           "Keep that id when you reword the section"))
     for index, topic in enumerate(workshop.certificate_topics):
         if topic not in sections:
             problems.append(_reference_problem(loaded, ("certificate_topics", index), topic,

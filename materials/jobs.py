@@ -99,6 +99,11 @@ PRODUCT_FORMATS: tuple[ProductFormat, ...] = (
                   "handout/handout.css", 210, 297, 3, 40, 11, pdf_standard="PDF/UA-1", edition="participant"),
     ProductFormat("handout-trainer", "handout", "a4", "Trainer handout", "handout/handout.html",
                   "handout/handout.css", 210, 297, 3, 40, 11, pdf_standard="PDF/UA-1", edition="trainer"),
+    # Workshop slides for a projector: the presentation programs' widescreen
+    # 16:9 page (13.333 x 7.5 in), one slide a page, text legible from the back
+    # of a room. Its page count is the deck's (deck.py), checked by preflight.
+    ProductFormat("slides", "slides", "16:9", "Workshop slides", "slides/slides.html", "slides/slides.css",
+                  338.67, 190.5, 10, 80, 24, pdf_standard="PDF/UA-1"),
 )
 
 # Made from a training session's roster, not for every venue (see roster.py).

@@ -282,6 +282,8 @@ class WorkshopLabels(Strict):
     objectives_intro: Text
     session_plan: Text
     minutes: Text
+    slide: Text   # before one slide's number: "Slide 5"
+    slides: Text  # before several: "Slides 4–7"
     facilitator_notes: Text
     scenarios: Text
     scenario_signs: Text

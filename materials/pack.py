@@ -16,7 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .catalogue import (_environment, _listable, area_name, entries_by_area, files_page, pack_path,
+from .catalogue import (SHOWN_KINDS, _environment, _listable, area_name, entries_by_area, files_page, pack_path,
                         write_catalogue)
 from .errors import MaterialsError
 from .jobs import NATIONAL, PACKS_FOLDER
@@ -102,7 +102,9 @@ def _printing_note(area: str | None, entries: list[dict], base: str) -> str:
         files=entries,
         reviewed=long_date(dt.date.fromisoformat(reviewed)) if reviewed else "an unknown date",
         fictional=any(entry.get("area_fictional") for entry in entries),
-        office=listed(lambda entry: entry.get("variant") == "office" and entry.get("format") != "sheet-a4"),
+        office=listed(lambda entry: entry.get("variant") == "office" and entry.get("format") != "sheet-a4"
+                      and entry.get("product") not in SHOWN_KINDS),
+        shown=listed(lambda entry: entry.get("product") in SHOWN_KINDS),
         press=listed(lambda entry: entry.get("variant") == "press"),
         sheets=listed(lambda entry: entry.get("format") == "sheet-a4"),
     ) + "\n"

@@ -29,6 +29,7 @@ from weasyprint.formatting_structure import boxes
 from .colour import MIN_CONTRAST, contrast_ratio
 from .errors import RenderError
 from .jobs import ProductFormat
+from .text import plural
 
 PX_TO_MM = 25.4 / 96
 PX_TO_PT = 72 / 96
@@ -367,6 +368,13 @@ def check_layout(document, html_root, product: ProductFormat, quote: bool = True
     report = _page_report(document, product)
     problems = report.problems
     pages = document.pages
+    # A deck is one slide a page (`data-slide`): a slide carried over onto a
+    # page of its own would renumber every slide after it, and the session
+    # plan names slides by number.
+    slides = sum(1 for element in html_root.iter() if isinstance(element.tag, str) and element.get("data-slide"))
+    if slides and len(pages) != slides:
+        problems.append(f"overset: {plural(slides, 'slide')} laid out on {plural(len(pages), 'page')}: "
+                        "a slide's content runs onto a page of its own")
     runs = [run for page in pages for run in _page_runs(page)]
     body = [run for run in runs if not run.in_margin]
     if body:

@@ -19,6 +19,7 @@ import jinja2
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
+from .deck import deck, number_ranges, section_slides
 from .errors import RenderError
 from .fetch import ProjectFetcher
 from .impose import form_name, impose, page_text, slots
@@ -248,6 +249,9 @@ class Renderer:
         # The sender's logos, the organisation's and an area's council's, each
         # with its owner's name for its alt text.
         logos = [(source.organisation.logo, source.organisation.name), *([(area.logo, area.council)] if area else [])]
+        # The workshop slides, as the deck prints them and the trainer's
+        # session plan numbers them.
+        slides = deck(content, source.workshop, venue)
         return {
             "language": translation.language,
             # On every page of a file that must not be handed out, in English for
@@ -281,6 +285,10 @@ class Renderer:
             "edition": product.edition,
             "quiz": [*source.workshop.quiz, *venue.quiz],
             "workshop_sections": {section.id: section for section in source.workshop.sections},
+            "deck": slides,
+            # The numbers of a section's slides, as printed: "4–7, 9".
+            "slide_numbers": lambda section: number_ranges(section_slides(slides, section)),
+            "slide_count": lambda section: len(section_slides(slides, section)),
             "session": job.session,
             # The key of the text an element prints, for its data-source attribute.
             "source_key": self.source_key_for(source),

@@ -31,6 +31,8 @@ SPEC = {
     "wallet-cards-sheet-a4": (210, 297, 2, 2, 0),
     "handout-participant": (210, 297, 3, 40, 0),
     "handout-trainer": (210, 297, 3, 40, 0),
+    # The presentation programs' widescreen page, 13.333 x 7.5 in (16:9).
+    "slides": (338.67, 190.5, 20, 60, 0),
 }
 SIZE_TOLERANCE_MM = 0.2
 EMERGENCY = "999"
