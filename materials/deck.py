@@ -27,6 +27,7 @@ ROUTES_PER_SLIDE = 3
 # beside the decision and the "yes" branch; the rest follow on a slide of
 # their own, under the decision again.
 FLOWCHART_STEPS_PER_SLIDE = 3
+FLOWCHART_CHARACTERS_PER_SLIDE = 180  # three short steps; two when they are long
 # The routes of the first slide of reporting lines: the police, in an
 # emergency and not. The helplines follow.
 POLICE_ROUTES = ("emergency", "police-non-emergency")
@@ -93,6 +94,9 @@ def deck(content: Content, workshop: Workshop, venue: Venue) -> list[Slide]:
         Slide("definition", headings.what_is_cse, "what-is-cse", (content.definition,)),
         Slide("points", headings.what_is_cse, "what-is-cse", tuple(content.definition.points)),
         Slide("who", headings.who_it_affects, "what-is-cse", tuple(content.who_it_affects)),
+        # What "where" means, then the places, this venue's marked: both on
+        # one slide do not fit at 24 pt in a language 40% longer than English.
+        Slide("places-intro", headings.where_it_happens, "what-is-cse"),
         Slide("places", headings.where_it_happens, "what-is-cse", tuple(content.places)),
         Slide("offers", headings.what_is_offered, "what-is-cse", tuple(content.offers)),
         *(Slide("ways", headings.how_it_happens, "what-is-cse", tuple(group))
@@ -104,7 +108,8 @@ def deck(content: Content, workshop: Workshop, venue: Venue) -> list[Slide]:
         *(Slide("venue-actions", headings.venue_actions, "report", tuple(group))
           for group in chunks(venue.actions, ACTIONS_PER_SLIDE)),
         *(Slide("flowchart", labels.flowchart, "report", tuple(group), first)
-          for group, first in _numbered(chunks(flowchart_steps(content, venue), FLOWCHART_STEPS_PER_SLIDE))),
+          for group, first in _numbered(chunks(flowchart_steps(content, venue), FLOWCHART_STEPS_PER_SLIDE,
+                                                   FLOWCHART_CHARACTERS_PER_SLIDE))),
         Slide("trafficking", headings.trafficking, "report", tuple(content.trafficking)),
         Slide("laws", headings.trafficking, "report", tuple(content.laws)),
         # The local children's services first, with an area's own numbers

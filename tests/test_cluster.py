@@ -21,7 +21,7 @@ from test_interrupts import assert_output_consistent
 
 distributed = pytest.importorskip("distributed")
 
-# One venue's every product, for a fictional area: ten files, the print-shop
+# One venue's every product, for a fictional area: a file per product, the print-shop
 # ones and the posters' auto-fit among them.
 SELECTION = ("--source", SOURCE_DIR, "--venue", "hotels", "--area", "example-borough")
 SELECTED = {f"example-borough/hotels/{fmt.filename}" for fmt in PRODUCT_FORMATS}
@@ -62,10 +62,11 @@ def test_a_cluster_build_is_the_local_build_byte_for_byte(cluster, local_build, 
     assert read_manifest(out) == read_manifest(local_build)
     # The same progress: a numbered line per file, and the summary.
     lines = [line for line in result.stderr.splitlines() if line.startswith("[")]
-    assert sorted(int(re.match(r"\[(\d+)/10\]", line)[1]) for line in lines) == list(range(1, 11))
-    assert re.search(r"^Built 10 files \(\d+ pages\) in [\d.]+ s into ", result.stderr, re.MULTILINE)
+    total = len(SELECTED)
+    assert sorted(int(re.match(rf"\[(\d+)/{total}\]", line)[1]) for line in lines) == list(range(1, total + 1))
+    assert re.search(rf"^Built {total} files \(\d+ pages\) in [\d.]+ s into ", result.stderr, re.MULTILINE)
     # Each file's catalogue picture came back with it.
-    assert len(list((out / ".thumbnails").rglob("*.png"))) == 10
+    assert len(list((out / ".thumbnails").rglob("*.png"))) == len(SELECTED)
 
 
 def test_a_worker_killed_mid_build_leaves_every_file_built_or_failed_and_nothing_half_written(
@@ -92,7 +93,7 @@ def test_a_worker_killed_mid_build_leaves_every_file_built_or_failed_and_nothing
         process.kill()
     stderr = "".join(stderr)
     assert "Traceback" not in stderr, stderr
-    failed = set(re.findall(r"^\[\d+/10\] FAILED (\S+)$", stderr, re.MULTILINE))
+    failed = set(re.findall(rf"^\[\d+/{len(SELECTED)}\] FAILED (\S+)$", stderr, re.MULTILINE))
     for name in failed:  # each failed file says why
         assert re.search(rf"^  error: {re.escape(name)}: .+", stderr, re.MULTILINE), stderr
     built = checksums(out)

@@ -14,6 +14,7 @@ import pytest
 from conftest import (SOURCE_DIR, Build, normalise, page_size_mm, page_texts, pdf_reader, pdf_text, printed,
                       read_manifest, run_cli, shipped_source)
 from materials.catalogue import CATALOGUE
+from materials.deck import deck
 from materials.preflight import pdf_ua_failures
 from materials.translate import edition
 
@@ -29,6 +30,9 @@ MIN_BODY_PT = 24
 FOOT_MM, HEAD_MM = 20, 10
 PT_TO_MM = 25.4 / 72
 TRANSLATED, AREA = "cy", "example-borough"
+# The editions' venue: the one whose flowchart's steps are the longest.
+EDITION_VENUE = "gyms"
+LONGER = "en-XA"  # the pseudo-locale 40% longer than English
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +53,11 @@ def deck_build(request, tmp_path_factory) -> Build:
 
 @pytest.fixture(scope="module")
 def edition_build(tmp_path_factory) -> Build:
-    """The hotels' deck in a translated edition for a council area, and in
-    English for that area."""
+    """A venue's deck for a council area in English, in a translation and in
+    a language 40% longer than English."""
     out = tmp_path_factory.mktemp("slides-edition") / "out"
-    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--product", "slides", "--venue", "hotels",
-                     "--lang", "en", "--lang", TRANSLATED, "--area", AREA)
+    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--product", "slides",
+                     "--venue", EDITION_VENUE, "--lang", "en", "--lang", TRANSLATED, "--lang", LONGER, "--area", AREA)
     assert result.exit_code == 0, result.stderr
     return Build(out, result)
 
@@ -275,8 +279,8 @@ def test_the_trainer_notes_name_their_slides_as_the_plan_does(deck_build, source
 def test_a_translated_deck_for_an_area_builds(edition_build, source):
     welsh = edition(source, TRANSLATED).source
     area = source.area(AREA)
-    path = edition_build.out / AREA / "hotels" / f"slides-{TRANSLATED}.pdf"
-    english = edition_build.out / AREA / "hotels" / "slides.pdf"
+    path = edition_build.out / AREA / EDITION_VENUE / f"slides-{TRANSLATED}.pdf"
+    english = edition_build.out / AREA / EDITION_VENUE / "slides.pdf"
     texts = page_texts(path)
     assert len(texts) == len(page_texts(english))
     assert all(page_size_mm(page) == pytest.approx(WIDESCREEN_MM, abs=SIZE_TOLERANCE_MM)
@@ -292,8 +296,20 @@ def test_a_translated_deck_for_an_area_builds(edition_build, source):
         assert printed(area.children_services.number, text)
         assert not printed(source.content.headings.write_in, text)
     manifest = {entry["file"]: entry for entry in read_manifest(edition_build.out)}
-    assert manifest[f"{AREA}/hotels/slides-{TRANSLATED}.pdf"]["pdf_standard"] == "PDF/UA-1"
+    assert manifest[f"{AREA}/{EDITION_VENUE}/slides-{TRANSLATED}.pdf"]["pdf_standard"] == "PDF/UA-1"
     assert pdf_ua_failures(path.read_bytes()) == []
+
+
+def test_every_slide_fits_in_a_language_40_percent_longer_at_24_pt(edition_build, source):
+    """The area's deck (its QR code on the reporting slide) of the venue with
+    the longest flowchart steps, in the pseudo-locale: the build passed
+    preflight (a file with text overset fails the build), and no text was
+    shrunk below 24 pt."""
+    path = edition_build.out / AREA / EDITION_VENUE / f"slides-{LONGER}.pdf"
+    longer = edition(source, LONGER).source
+    assert len(page_texts(path)) == len(deck(longer.content, longer.workshop, longer.venue(EDITION_VENUE)))
+    assert not [size for _, size, _ in body_text_sizes(path) if size < MIN_BODY_PT - 0.01]
+    assert f"{AREA}/{EDITION_VENUE}/slides-{LONGER}.pdf" in {entry["file"] for entry in read_manifest(edition_build.out)}
 
 
 def test_the_national_deck_leaves_the_local_number_to_write_in(deck_build, source):
@@ -311,7 +327,8 @@ def test_the_catalogue_and_the_pack_say_the_slides_are_shown_not_printed(edition
         note = pack.read(f"{AREA}/README.txt").decode("utf-8")
     shown = note.index("On a projector or screen")
     assert "Print at 100%" not in note
-    assert note.index("hotels/slides.pdf") > shown and note.index(f"hotels/slides-{TRANSLATED}.pdf") > shown
+    assert note.index(f"{EDITION_VENUE}/slides.pdf") > shown
+    assert note.index(f"{EDITION_VENUE}/slides-{TRANSLATED}.pdf") > shown
 
 
 # --- what does not fit, and what the slides need from the source ----------------------------
