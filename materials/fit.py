@@ -181,17 +181,31 @@ def fit(renderer: Renderer, job: Job) -> Fitted:
     problems = []
     reported = set()
     kept = rendered  # the layout at the current region's `low`: often the final one
+    overset = [name for name, region in measured.items() if not region.fits and limits[name].smallest < 1.0]
+    # Regions that are pages of their own (a deck's slides) are fitted all at
+    # once: each layout tries a scale for every one of them, as no scale of
+    # one moves another. A deck in a long translation takes a tenth of the
+    # layouts it would one region at a time.
+    own_pages = [name for name in overset if limits[name].own_page]
+    if own_pages:
+        floors = {name: _floor(job, limits[name], measured[name]) for name in own_pages}
+        kept = renderer.render(job, floors)
+        for name, at_floor in measure_regions(kept.document).items():
+            if name in floors and not at_floor.fits:
+                problems.append(_overset_problem(name, at_floor, translation,
+                                                 _at_smallest(measured[name], floors[name])))
+                reported.add(name)
+                scales[name] = floors.pop(name)
+        lows, kept = _largest_fitting_together(renderer, job, scales, floors, kept, FIT_STEPS)
+        scales.update({name: round(low, 4) for name, low in lows.items()})
     for name, region in measured.items():
-        if region.fits or limits[name].smallest >= 1.0:
+        if name not in overset or name in own_pages:
             continue
-        floor = limits[name].smallest
-        if region.smallest_pt:
-            floor = max(floor, job.product.min_text_pt / region.smallest_pt)
+        floor = _floor(job, limits[name], region)
         kept = renderer.render(job, {**scales, name: floor})
         at_floor = measure_regions(kept.document)[name]
         if not at_floor.fits:
-            smallest = f"{region.smallest_pt * floor:.1f} pt" if region.smallest_pt else "its smallest size"
-            problems.append(_overset_problem(name, at_floor, translation, f" even with its text at {smallest}"))
+            problems.append(_overset_problem(name, at_floor, translation, _at_smallest(region, floor)))
             reported.add(name)
             scales[name] = floor
             continue
@@ -217,6 +231,20 @@ def fit(renderer: Renderer, job: Job) -> Fitted:
     rendered = renderer.level_columns(rendered)
     renderer.fits[job] = (scales, problems, warnings)
     return Fitted(rendered, scales, list(problems), list(warnings))
+
+
+def _floor(job: Job, limits, region: RegionFit) -> float:
+    """The smallest scale of a region: its layout's limit, or the scale that
+    takes its smallest text to the product's minimum size, whichever is larger."""
+    if region.smallest_pt:
+        return max(limits.smallest, job.product.min_text_pt / region.smallest_pt)
+    return limits.smallest
+
+
+def _at_smallest(region: RegionFit, floor: float) -> str:
+    """How small a region's text was set when it still did not fit, for its problem."""
+    smallest = f"{region.smallest_pt * floor:.1f} pt" if region.smallest_pt else "its smallest size"
+    return f" even with its text at {smallest}"
 
 
 def _grow(renderer: Renderer, job: Job, scales: dict[str, float], name: str, largest: float, region,
@@ -260,6 +288,29 @@ def _largest_fitting(renderer: Renderer, job: Job, scales: dict[str, float], nam
         else:
             high = middle
     return low, kept
+
+
+def _largest_fitting_together(renderer: Renderer, job: Job, scales: dict[str, float], floors: dict[str, float],
+                              kept: Rendered, steps: int) -> tuple[dict[str, float], Rendered]:
+    """The largest scale of each region of `floors` (regions that are pages of
+    their own, each fitting at its floor, laid out so in `kept`, and not at 1)
+    by bisection, all in the same layouts, and the layout of them all at
+    those scales when one was made."""
+    from .preflight import measure_regions
+
+    lows, highs = dict(floors), {name: 1.0 for name in floors}
+    for _ in range(steps if floors else 0):
+        middles = {name: (lows[name] + highs[name]) / 2 for name in floors}
+        candidate = renderer.render(job, {**scales, **{name: round(middle, 4) for name, middle in middles.items()}})
+        measured = measure_regions(candidate.document)
+        for name, middle in middles.items():
+            if measured[name].fits:
+                lows[name] = middle
+            else:
+                highs[name] = middle
+        if all(measured[name].fits for name in middles):
+            kept = candidate
+    return lows, kept
 
 
 def _shortfall(region) -> str:

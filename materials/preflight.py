@@ -316,10 +316,13 @@ def _room_below(box, regions) -> float:
 class FitLimits:
     """How far a fit region's text may be scaled: down to `smallest` of its
     base size when it does not fit (`data-fit-min`, default 0.8), up to
-    `largest` to take the room it leaves (`data-fit-max`, default 1: never)."""
+    `largest` to take the room it leaves (`data-fit-max`, default 1: never);
+    and whether it is a page of its own, of a fixed size (`data-fit-page`: a
+    slide, a certificate's name), so that its scale moves no other region."""
 
     smallest: float = 0.8
     largest: float = 1.0
+    own_page: bool = False
 
 
 def fit_regions(html_root) -> dict[str, FitLimits]:
@@ -329,7 +332,8 @@ def fit_regions(html_root) -> dict[str, FitLimits]:
         name = element.get("data-fit") if hasattr(element, "get") else None
         if name:
             regions[name] = FitLimits(float(element.get("data-fit-min", "0.8")),
-                                      float(element.get("data-fit-max", "1")))
+                                      float(element.get("data-fit-max", "1")),
+                                      element.get("data-fit-page") is not None)
     return regions
 
 
