@@ -81,8 +81,17 @@ class JobKeys:
     def _digest(self, paths) -> str:
         hasher = hashlib.sha256()
         for path in sorted(paths):
-            hasher.update(f"{path}\0{self._files.get(path, '(missing)')}\n".encode())
+            hasher.update(f"{self._name(path)}\0{self._files.get(path, '(missing)')}\n".encode())
         return hasher.hexdigest()
+
+    def _name(self, path: Path) -> str:
+        """A file by its place in the source or layouts folder, not on the
+        disk: a project moved, or a copy of its source built into a copy of its
+        output, keeps its files current."""
+        for label, folder in (("source", self.source_dir), ("layouts", self.layouts_dir)):
+            if path.is_relative_to(folder):
+                return f"{label}/{path.relative_to(folder).as_posix()}"
+        return str(path)
 
     def folder(self, folder: Path) -> str:
         """One hash of every file under `folder`, as read."""
