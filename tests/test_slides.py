@@ -33,6 +33,7 @@ TRANSLATED, AREA = "cy", "example-borough"
 # The editions' venue: the one whose flowchart's steps are the longest.
 EDITION_VENUE = "gyms"
 LONGER = "en-XA"  # the pseudo-locale 40% longer than English
+RIGHT_TO_LEFT = "ur"
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +54,12 @@ def deck_build(request, tmp_path_factory) -> Build:
 
 @pytest.fixture(scope="module")
 def edition_build(tmp_path_factory) -> Build:
-    """A venue's deck for a council area in English, in a translation and in
-    a language 40% longer than English."""
+    """A venue's deck for a council area in English, in a translation, in a
+    language written right to left and in a language 40% longer than English."""
     out = tmp_path_factory.mktemp("slides-edition") / "out"
     result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--product", "slides",
-                     "--venue", EDITION_VENUE, "--lang", "en", "--lang", TRANSLATED, "--lang", LONGER, "--area", AREA)
+                     "--venue", EDITION_VENUE, "--lang", "en", "--lang", TRANSLATED, "--lang", RIGHT_TO_LEFT, "--lang", LONGER,
+                     "--area", AREA)
     assert result.exit_code == 0, result.stderr
     return Build(out, result)
 
@@ -88,6 +90,18 @@ def body_text_sizes(path) -> list[tuple[int, float, str]]:
                 found.append((number, font_size * scale_y, text))
         page.extract_text(visitor_text=visit)
     return found
+
+
+def slide_number_x(path) -> float:
+    """Where, from the page's left edge in pt, the first slide's number ("1 / 40") starts."""
+    found = []
+
+    def visit(text, cm, tm, font, font_size):
+        if re.search(r"\d+ / \d+", text):
+            found.append(tm[4] * cm[0] + tm[5] * cm[2] + cm[4])
+    pdf_reader(path).pages[0].extract_text(visitor_text=visit)
+    assert len(found) == 1, found
+    return found[0]
 
 
 def expand(numbers: str) -> list[int]:
@@ -310,6 +324,15 @@ def test_every_slide_fits_in_a_language_40_percent_longer_at_24_pt(edition_build
     assert len(page_texts(path)) == len(deck(longer.content, longer.workshop, longer.venue(EDITION_VENUE)))
     assert not [size for _, size, _ in body_text_sizes(path) if size < MIN_BODY_PT - 0.01]
     assert f"{AREA}/{EDITION_VENUE}/slides-{LONGER}.pdf" in {entry["file"] for entry in read_manifest(edition_build.out)}
+
+
+def test_the_slide_number_is_where_the_reader_ends_the_slide(edition_build):
+    """At the bottom right of a slide in English, at the bottom left of one
+    in a language written right to left."""
+    folder = edition_build.out / AREA / EDITION_VENUE
+    middle = WIDESCREEN_MM[0] / PT_TO_MM / 2
+    assert slide_number_x(folder / "slides.pdf") > middle
+    assert slide_number_x(folder / f"slides-{RIGHT_TO_LEFT}.pdf") < middle
 
 
 def test_the_national_deck_leaves_the_local_number_to_write_in(deck_build, source):
