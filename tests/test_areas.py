@@ -55,25 +55,6 @@ def test_the_catalogue_names_an_area_by_its_council(area_build):
     assert council in (area_build / "index.html").read_text(encoding="utf-8")
 
 
-def test_the_shipped_translations_fit_an_area_edition():
-    """An area's edition carries more (hours, an out-of-hours line, the QR code
-    and its address): a real translation must still fit every product."""
-    result = run_cli("check", "--source", SOURCE_DIR, "--area", AREA, "--venue", "hotels",
-                     *(option for tag in shipped_source().translations for option in ("--lang", tag)))
-    assert result.exit_code == 0, result.stderr
-    assert f"All {len(PRODUCT_FORMATS) * len(shipped_source().translations)} files pass preflight" in result.stderr
-
-
-def test_the_area_card_fits_in_a_language_40_percent_longer_with_its_qr_code():
-    """The pseudo-locale en-XA makes every text 40% longer: an area's card,
-    with its web address and QR code on the back, must still fit every venue
-    (shrunk, a warning; never overset)."""
-    result = run_cli("check", "--source", SOURCE_DIR, "--area", AREA, "--product", "wallet-card",
-                     "--variant", "office", "--lang", "en-XA")
-    assert result.exit_code == 0, result.stderr
-    assert f"All {2 * len(shipped_source().venues)} files pass preflight" in result.stderr
-
-
 def test_example_area_numbers_are_in_the_drama_range():
     """Never a real line: Ofcom's drama range 01632 960000-960999."""
     area = shipped_source().area(AREA)

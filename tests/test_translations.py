@@ -48,14 +48,22 @@ venues:
 
 # --- the shipped drafts ------------------------------------------------------------------
 
+AREA = "example-borough"
+
+
 @pytest.fixture(scope="module")
 def shipped_drafts(tmp_path_factory):
-    """The shipped Welsh and Urdu drafts, for one venue, every product."""
+    """The shipped Welsh and Urdu drafts, for one venue, every product, in an
+    area's edition: it carries more (hours, an out-of-hours line, the QR code
+    and its address), and a real translation must still fit every product.
+    The area's folder of the build (the national edition's posters in both
+    languages are made in test_poster_design.py)."""
     out = tmp_path_factory.mktemp("translations") / "out"
     result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels", "--lang", "cy",
-                     "--lang", "ur", "--jobs", "2")
+                     "--lang", "ur", "--area", AREA, "--jobs", "2")
     assert result.exit_code == 0, result.stderr
-    return out
+    assert f"Built {2 * len(PRODUCT_FORMATS)} files" in result.stderr
+    return out / AREA
 
 
 def test_the_shipped_translations_are_drafts_of_welsh_and_urdu():
@@ -91,12 +99,14 @@ def test_fonts_instanced_from_variable_fonts_carry_the_documents_date(shipped_dr
 
 @pytest.mark.parametrize("tag", ["cy", "ur"])
 @pytest.mark.parametrize("fmt", PRODUCT_FORMATS, ids=lambda fmt: fmt.key)
-def test_a_draft_edition_is_named_for_its_language_and_says_draft_on_every_page(shipped_drafts, tag, fmt):
+def test_a_draft_edition_is_named_for_its_language_and_says_not_to_hand_it_out_on_every_page(shipped_drafts, tag, fmt):
     path = shipped_drafts / "hotels" / f"{fmt.key}-{tag}.pdf"
     reader = pdf_reader(path)
     assert reader.trailer["/Root"]["/Lang"] == tag
+    # A card has room for one notice line, the last: here the fictional area's.
+    notice = shipped_source().content.headings.fictional_area if fmt.kind == "wallet-card" else DRAFT
     for number, text in enumerate(page_texts(path), 1):
-        assert printed(DRAFT, text), f"page {number} lacks the draft notice"
+        assert printed(notice, text), f"page {number} lacks the notice not to hand it out"
     if tag == "cy":
         # WeasyPrint's text layer maps shaped Arabic-script glyphs back to the
         # wrong letters, so Urdu wording cannot be checked by extracting it.
@@ -117,9 +127,9 @@ def test_a_draft_handouts_running_head_separates_its_two_notices(shipped_drafts,
 
 
 def test_the_manifest_records_each_edition(shipped_drafts):
-    entries = {entry["file"]: entry for entry in read_manifest(shipped_drafts)}
-    assert entries["hotels/poster-a3-ur.pdf"]["lang"] == "ur"
-    assert entries["hotels/poster-a3-ur.pdf"]["draft_translation"] is True
+    entries = {entry["file"]: entry for entry in read_manifest(shipped_drafts.parent)}
+    assert entries[f"{AREA}/hotels/poster-a3-ur.pdf"]["lang"] == "ur"
+    assert entries[f"{AREA}/hotels/poster-a3-ur.pdf"]["draft_translation"] is True
 
 
 def test_welsh_letters_are_printed(shipped_drafts):
@@ -186,15 +196,20 @@ def test_the_rtl_edition_sets_dir_on_the_page():
 # tests/test_poster_design.py, which measures them too: the rest here. The
 # card and its sheet have fixed boxes, so every venue's (the print shop's card
 # is the same layout with bleed); the handouts flow onto more pages, and
-# every venue's handout is the same layout, so one venue's.
-PSEUDO_BUILDS = (("--product", "wallet-card", "--variant", "office"), ("--product", "handout", "--venue", "hotels"))
+# every venue's handout is the same layout, so one venue's. The cards in the
+# language 40% longer are an area's, the fullest card (its hours, out-of-hours
+# line, web address and QR code on the back); right to left, the national one.
+CARDS = ("--product", "wallet-card", "--variant", "office")
+PSEUDO_BUILDS = {"en-XA": (("--area", AREA, *CARDS), ("--product", "handout", "--venue", "hotels")),
+                 "ar-XB": (CARDS, ("--product", "handout", "--venue", "hotels"))}
+PSEUDO_CARDS_FOLDER = {"en-XA": f"{AREA}/", "ar-XB": ""}
 
 
 @pytest.fixture(scope="module")
 def pseudo_build(tmp_path_factory):
     out = tmp_path_factory.mktemp("pseudo") / "out"
     results = [run_cli("build", "--source", SOURCE_DIR, "--out", out, "--jobs", "2", "--lang", tag, *options)
-               for tag in PSEUDO for options in PSEUDO_BUILDS]
+               for tag in PSEUDO for options in PSEUDO_BUILDS[tag]]
     return out, results
 
 
@@ -202,7 +217,8 @@ def test_every_product_passes_preflight_in_both_pseudo_locales(pseudo_build):
     out, results = pseudo_build
     for result in results:
         assert result.exit_code == 0, result.stderr
-    cards = {f"{venue.id}/{fmt.key}-{tag}.pdf" for venue in shipped_source().venues for tag in PSEUDO
+    cards = {f"{PSEUDO_CARDS_FOLDER[tag]}{venue.id}/{fmt.key}-{tag}.pdf" for venue in shipped_source().venues
+             for tag in PSEUDO
              for fmt in PRODUCT_FORMATS if fmt.kind == "wallet-card" and fmt.variant == "office"}
     handouts = {f"hotels/{fmt.key}-{tag}.pdf" for tag in PSEUDO for fmt in PRODUCT_FORMATS if fmt.kind == "handout"}
     assert len(cards) == 2 * 2 * len(shipped_source().venues) and len(handouts) == 4
