@@ -258,6 +258,66 @@ def full_build(tmp_path_factory) -> Build:
 
 
 @pytest.fixture(scope="session")
+def two_venues_build(tmp_path_factory) -> Path:
+    """Every product of hotels and parks, built once per session on two
+    workers. Read only: a test that changes files works on a copy."""
+    out = tmp_path_factory.mktemp("two-venues") / "out"
+    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels", "--venue", "parks",
+                     "--jobs", "2")
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def hotels_area_build(tmp_path_factory) -> Path:
+    """Every product of hotels for the fictional example area, built once per session. Read only."""
+    out = tmp_path_factory.mktemp("hotels-area") / "out"
+    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--area", "example-borough", "--venue", "hotels")
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+# The shipped drafts (Welsh and Urdu) are built for an area: its edition
+# carries more (hours, an out-of-hours line, the QR code and its address), and
+# a real translation must still fit every product. The national edition's
+# posters in both languages are made in test_poster_design.py.
+DRAFTS_AREA = "example-borough"
+
+
+@pytest.fixture(scope="session")
+def drafts_build(tmp_path_factory) -> Path:
+    """The shipped Welsh and Urdu drafts of hotels, every product, for the
+    example area, built once per session. Read only."""
+    out = tmp_path_factory.mktemp("drafts") / "out"
+    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels", "--lang", "cy",
+                     "--lang", "ur", "--area", DRAFTS_AREA, "--jobs", "2")
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+# The pseudo-locales' files besides the posters (test_poster_design.py makes
+# those). The card and its sheet have fixed boxes, so every venue's (the print
+# shop's card is the same layout with bleed); the handouts flow onto more
+# pages, and every venue's handout is the same layout, so one venue's. The
+# cards in the language 40% longer are an area's, the fullest card (its hours,
+# out-of-hours line, web address and QR code on the back); right to left, the
+# national one.
+_OFFICE_CARDS = ("--product", "wallet-card", "--variant", "office")
+PSEUDO_BUILDS = {"en-XA": (("--area", DRAFTS_AREA, *_OFFICE_CARDS), ("--product", "handout", "--venue", "hotels")),
+                 "ar-XB": (_OFFICE_CARDS, ("--product", "handout", "--venue", "hotels"))}
+PSEUDO_CARDS_FOLDER = {"en-XA": f"{DRAFTS_AREA}/", "ar-XB": ""}
+
+
+@pytest.fixture(scope="session")
+def pseudo_build(tmp_path_factory):
+    """PSEUDO_BUILDS into one folder, once per session: the folder and each build's result."""
+    out = tmp_path_factory.mktemp("pseudo") / "out"
+    results = [run_cli("build", "--source", SOURCE_DIR, "--out", out, "--jobs", "2", "--lang", tag, *options)
+               for tag, builds in PSEUDO_BUILDS.items() for options in builds]
+    return out, results
+
+
+@pytest.fixture(scope="session")
 def cards_build(request, tmp_path_factory) -> Build:
     """Every venue's wallet cards (office, press, sheet): the full build's when
     the session makes one anyway, else `build --product wallet-card` alone."""

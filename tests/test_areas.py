@@ -16,12 +16,10 @@ from materials.jobs import PRODUCT_FORMATS
 AREA = "example-borough"
 
 
-@pytest.fixture(scope="module")
-def area_build(tmp_path_factory):
-    out = tmp_path_factory.mktemp("area") / "out"
-    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--area", AREA, "--venue", "hotels")
-    assert result.exit_code == 0, result.stderr
-    return out
+@pytest.fixture
+def area_build(hotels_area_build):
+    """Every product of hotels for the example area."""
+    return hotels_area_build
 
 
 def test_an_area_build_goes_into_its_own_folder(area_build):

@@ -82,10 +82,10 @@ SMALL_BUILD_FILES = 2 * len(PRODUCT_FORMATS) + 2
 
 
 @pytest.fixture(scope="module")
-def small_build(tmp_path_factory) -> Path:
+def small_build(tmp_path_factory, two_venues_build) -> Path:
     """Two venues, every product; then one venue's cards for an area, into the same folder."""
     out = tmp_path_factory.mktemp("catalogue") / "out"
-    build("--source", SOURCE_DIR, "--out", out, "--venue", "hotels", "--venue", "parks")
+    shutil.copytree(two_venues_build, out)
     build("--source", SOURCE_DIR, "--out", out, "--venue", "hotels", *CARDS, "--area", AREA)
     return out
 

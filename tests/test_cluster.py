@@ -37,13 +37,10 @@ def cluster():
             yield local_cluster.scheduler_address, client
 
 
-@pytest.fixture(scope="module")
-def local_build(tmp_path_factory):
+@pytest.fixture
+def local_build(hotels_area_build):
     """The selection built here, on the local pool, as the reference."""
-    out = tmp_path_factory.mktemp("local") / "out"
-    result = run_cli("build", *SELECTION, "--out", out)
-    assert result.exit_code == 0, result.stderr
-    return out
+    return hotels_area_build
 
 
 def checksums(out) -> dict[str, str]:

@@ -34,15 +34,13 @@ def build(source, out, *extra):
     return result
 
 
-@pytest.fixture(scope="module")
-def built_once(tmp_path_factory) -> Path:
+@pytest.fixture
+def built_once(two_venues_build) -> Path:
     """The two venues built once from the shipped source, on two workers. A
     test copies it as the build before its own, into its own folder and
     beside its own copy of the source: a file's key names the source's files
     by their place in the source folder, not on the disk."""
-    out = tmp_path_factory.mktemp("built-once") / "out"
-    build(SOURCE_DIR, out, "--jobs", "2")
-    return out
+    return two_venues_build
 
 
 def copy_of(built: Path, out: Path) -> Path:

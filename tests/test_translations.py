@@ -14,8 +14,8 @@ import pytest
 from fontTools.misc.timeTools import timestampSinceEpoch
 from fontTools.ttLib import TTFont
 
-from conftest import (LAYOUTS_DIR, SOURCE_DIR, colour_mask, files_under, page_texts, pdf_reader, pdf_text, printed,
-                      read_manifest, render_page, run_cli, shipped_source)
+from conftest import (DRAFTS_AREA, LAYOUTS_DIR, PSEUDO_CARDS_FOLDER, SOURCE_DIR, colour_mask, files_under,
+                      page_texts, pdf_reader, pdf_text, printed, read_manifest, render_page, run_cli, shipped_source)
 from materials.jobs import PRODUCT_FORMATS, Job
 from materials.render import Renderer
 from materials.translate import PSEUDO_LOCALES, edition, format_key
@@ -48,22 +48,13 @@ venues:
 
 # --- the shipped drafts ------------------------------------------------------------------
 
-AREA = "example-borough"
+AREA = DRAFTS_AREA
 
 
-@pytest.fixture(scope="module")
-def shipped_drafts(tmp_path_factory):
-    """The shipped Welsh and Urdu drafts, for one venue, every product, in an
-    area's edition: it carries more (hours, an out-of-hours line, the QR code
-    and its address), and a real translation must still fit every product.
-    The area's folder of the build (the national edition's posters in both
-    languages are made in test_poster_design.py)."""
-    out = tmp_path_factory.mktemp("translations") / "out"
-    result = run_cli("build", "--source", SOURCE_DIR, "--out", out, "--venue", "hotels", "--lang", "cy",
-                     "--lang", "ur", "--area", AREA, "--jobs", "2")
-    assert result.exit_code == 0, result.stderr
-    assert f"Built {2 * len(PRODUCT_FORMATS)} files" in result.stderr
-    return out / AREA
+@pytest.fixture
+def shipped_drafts(drafts_build):
+    """The area's folder of the session's build of the shipped drafts (see conftest)."""
+    return drafts_build / AREA
 
 
 def test_the_shipped_translations_are_drafts_of_welsh_and_urdu():
@@ -193,24 +184,8 @@ def test_the_rtl_edition_sets_dir_on_the_page():
 # --- pseudo-locales: every product must fit ------------------------------------------------
 
 # The posters in both pseudo-locales are made (and so preflighted) by
-# tests/test_poster_design.py, which measures them too: the rest here. The
-# card and its sheet have fixed boxes, so every venue's (the print shop's card
-# is the same layout with bleed); the handouts flow onto more pages, and
-# every venue's handout is the same layout, so one venue's. The cards in the
-# language 40% longer are an area's, the fullest card (its hours, out-of-hours
-# line, web address and QR code on the back); right to left, the national one.
-CARDS = ("--product", "wallet-card", "--variant", "office")
-PSEUDO_BUILDS = {"en-XA": (("--area", AREA, *CARDS), ("--product", "handout", "--venue", "hotels")),
-                 "ar-XB": (CARDS, ("--product", "handout", "--venue", "hotels"))}
-PSEUDO_CARDS_FOLDER = {"en-XA": f"{AREA}/", "ar-XB": ""}
-
-
-@pytest.fixture(scope="module")
-def pseudo_build(tmp_path_factory):
-    out = tmp_path_factory.mktemp("pseudo") / "out"
-    results = [run_cli("build", "--source", SOURCE_DIR, "--out", out, "--jobs", "2", "--lang", tag, *options)
-               for tag in PSEUDO for options in PSEUDO_BUILDS[tag]]
-    return out, results
+# tests/test_poster_design.py, which measures them too: the rest here, in the
+# session's pseudo-locale build (conftest.py, PSEUDO_BUILDS).
 
 
 def test_every_product_passes_preflight_in_both_pseudo_locales(pseudo_build):
