@@ -182,35 +182,25 @@ def fit(renderer: Renderer, job: Job) -> Fitted:
     reported = set()
     kept = rendered  # the layout at the current region's `low`: often the final one
     overset = [name for name, region in measured.items() if not region.fits and limits[name].smallest < 1.0]
-    # Regions that are pages of their own (a deck's slides) are fitted all at
-    # once: each layout tries a scale for every one of them, as no scale of
-    # one moves another. A deck in a long translation takes a tenth of the
-    # layouts it would one region at a time.
+    # Regions that are pages of their own (a deck's slides) are fitted as one
+    # group: each layout tries a scale for every one of them, as no scale of
+    # one moves another. A deck in a long translation takes a fifth of the
+    # layouts it would one region at a time. Any other region is a group of its own.
     own_pages = [name for name in overset if limits[name].own_page]
-    if own_pages:
-        floors = {name: _floor(job, limits[name], measured[name]) for name in own_pages}
-        kept = renderer.render(job, floors)
-        for name, at_floor in measure_regions(kept.document).items():
-            if name in floors and not at_floor.fits:
-                problems.append(_overset_problem(name, at_floor, translation,
+    groups = [own_pages] if own_pages else []
+    groups += [[name] for name in overset if name not in own_pages]
+    for group in groups:
+        floors = {name: _floor(job, limits[name], measured[name]) for name in group}
+        kept = renderer.render(job, {**scales, **floors})
+        at_floor = measure_regions(kept.document)
+        for name in group:
+            if not at_floor[name].fits:
+                problems.append(_overset_problem(name, at_floor[name], translation,
                                                  _at_smallest(measured[name], floors[name])))
                 reported.add(name)
                 scales[name] = floors.pop(name)
-        lows, kept = _largest_fitting_together(renderer, job, scales, floors, kept, FIT_STEPS)
+        lows, kept = _largest_fitting(renderer, job, scales, floors, kept, FIT_STEPS)
         scales.update({name: round(low, 4) for name, low in lows.items()})
-    for name, region in measured.items():
-        if name not in overset or name in own_pages:
-            continue
-        floor = _floor(job, limits[name], region)
-        kept = renderer.render(job, {**scales, name: floor})
-        at_floor = measure_regions(kept.document)[name]
-        if not at_floor.fits:
-            problems.append(_overset_problem(name, at_floor, translation, _at_smallest(region, floor)))
-            reported.add(name)
-            scales[name] = floor
-            continue
-        low, kept = _largest_fitting(renderer, job, scales, name, floor, 1.0, kept, FIT_STEPS)
-        scales[name] = round(low, 4)
     for name, region in measure_regions(kept.document).items():
         if name in scales or limits[name].largest <= 1.0 or region.needed_mm >= region.has_mm * GROW_FULL:
             continue
@@ -274,28 +264,12 @@ def _grow(renderer: Renderer, job: Job, scales: dict[str, float], name: str, lar
     return low, kept
 
 
-def _largest_fitting(renderer: Renderer, job: Job, scales: dict[str, float], name: str, low: float, high: float,
-                     kept: Rendered, steps: int) -> tuple[float, Rendered]:
-    """The largest scale of region `name` between `low` (which fits, laid out
-    as `kept`) and `high` (which does not), by bisection, and its layout."""
-    from .preflight import measure_regions
-
-    for _ in range(steps):
-        middle = (low + high) / 2
-        candidate = renderer.render(job, {**scales, name: round(middle, 4)})
-        if measure_regions(candidate.document)[name].fits:
-            low, kept = middle, candidate
-        else:
-            high = middle
-    return low, kept
-
-
-def _largest_fitting_together(renderer: Renderer, job: Job, scales: dict[str, float], floors: dict[str, float],
-                              kept: Rendered, steps: int) -> tuple[dict[str, float], Rendered]:
-    """The largest scale of each region of `floors` (regions that are pages of
-    their own, each fitting at its floor, laid out so in `kept`, and not at 1)
-    by bisection, all in the same layouts, and the layout of them all at
-    those scales when one was made."""
+def _largest_fitting(renderer: Renderer, job: Job, scales: dict[str, float], floors: dict[str, float],
+                     kept: Rendered, steps: int) -> tuple[dict[str, float], Rendered]:
+    """The largest scale of each region of `floors` (one region, or regions
+    that are pages of their own; each fits at its floor, laid out so in
+    `kept`, and not at 1) by bisection, all in the same layouts, and the
+    layout of them all at those scales when one was made."""
     from .preflight import measure_regions
 
     lows, highs = dict(floors), {name: 1.0 for name in floors}

@@ -88,10 +88,9 @@ class JobKeys:
         """A file by its place in the source or layouts folder, not on the
         disk: a project moved, or a copy of its source built into a copy of its
         output, keeps its files current."""
-        for label, folder in (("source", self.source_dir), ("layouts", self.layouts_dir)):
-            if path.is_relative_to(folder):
-                return f"{label}/{path.relative_to(folder).as_posix()}"
-        return str(path)
+        label, folder = ("source", self.source_dir) if path.is_relative_to(self.source_dir) else (
+            "layouts", self.layouts_dir)
+        return f"{label}/{path.relative_to(folder).as_posix()}"
 
     def folder(self, folder: Path) -> str:
         """One hash of every file under `folder`, as read."""

@@ -16,41 +16,36 @@ from materials.jobs import PRODUCT_FORMATS
 AREA = "example-borough"
 
 
-@pytest.fixture
-def area_build(hotels_area_build):
-    """Every product of hotels for the example area."""
-    return hotels_area_build
-
-
-def test_an_area_build_goes_into_its_own_folder(area_build):
-    assert files_under(area_build) == {f"{AREA}/hotels/{fmt.filename}" for fmt in PRODUCT_FORMATS} | {"manifest.json"}
-    assert {entry["area"] for entry in read_manifest(area_build)} == {AREA}
+def test_an_area_build_goes_into_its_own_folder(hotels_area_build):
+    expected = {f"{AREA}/hotels/{fmt.filename}" for fmt in PRODUCT_FORMATS}
+    assert files_under(hotels_area_build) == expected | {"manifest.json"}
+    assert {entry["area"] for entry in read_manifest(hotels_area_build)} == {AREA}
 
 
 @pytest.mark.parametrize("fmt", PRODUCT_FORMATS, ids=lambda fmt: fmt.key)
-def test_the_area_numbers_are_on_every_product(area_build, fmt):
+def test_the_area_numbers_are_on_every_product(hotels_area_build, fmt):
     area = shipped_source().area(AREA)
     write_in = shipped_source().content.headings.write_in
-    text = pdf_text(area_build / AREA / "hotels" / fmt.filename)
+    text = pdf_text(hotels_area_build / AREA / "hotels" / fmt.filename)
     assert printed(area.children_services.number, text)
     assert printed(area.out_of_hours.number, text)
     assert not printed(write_in, text)
 
 
 @pytest.mark.parametrize("fmt", PRODUCT_FORMATS, ids=lambda fmt: fmt.key)
-def test_every_page_built_for_a_fictional_area_says_not_for_distribution(area_build, full_build, fmt):
+def test_every_page_built_for_a_fictional_area_says_not_for_distribution(hotels_area_build, full_build, fmt):
     """The example area's numbers reach no one: its files must never pass for real ones."""
     notice = shipped_source().content.headings.fictional_area
     assert shipped_source().area(AREA).fictional
-    pages = page_texts(area_build / AREA / "hotels" / fmt.filename)
+    pages = page_texts(hotels_area_build / AREA / "hotels" / fmt.filename)
     assert [number for number, text in enumerate(pages, 1) if not printed(notice, text)] == []
     assert not printed(notice, pdf_text(full_build.pdf("hotels", fmt.key)))  # national files: no notice
 
 
-def test_the_catalogue_names_an_area_by_its_council(area_build):
+def test_the_catalogue_names_an_area_by_its_council(hotels_area_build):
     council = shipped_source().area(AREA).council
-    assert {entry["area_name"] for entry in read_manifest(area_build)} == {council}
-    assert council in (area_build / "index.html").read_text(encoding="utf-8")
+    assert {entry["area_name"] for entry in read_manifest(hotels_area_build)} == {council}
+    assert council in (hotels_area_build / "index.html").read_text(encoding="utf-8")
 
 
 def test_example_area_numbers_are_in_the_drama_range():
@@ -140,12 +135,12 @@ def read_qr_codes(path, page_index: int):
 
 
 @pytest.mark.parametrize("fmt", [fmt for fmt in PRODUCT_FORMATS if fmt.kind in MIN_QR_MM], ids=lambda fmt: fmt.key)
-def test_the_area_web_address_is_a_qr_code_that_scans(area_build, fmt):
+def test_the_area_web_address_is_a_qr_code_that_scans(hotels_area_build, fmt):
     """On every poster and card of the area: it decodes to the profile's address
     at its printed size, is big enough to scan, and has its quiet zone."""
     address = shipped_source().area(AREA).web
     modules = segno.make(address, error="m", micro=False, boost_error=False).symbol_size(border=0)[0]
-    path = area_build / AREA / "hotels" / fmt.filename
+    path = hotels_area_build / AREA / "hotels" / fmt.filename
     page_index = 1 if fmt.kind == "wallet-card" else 0  # the card's back
     codes, ink = read_qr_codes(path, page_index)
     assert codes, f"no QR code read on {fmt.filename}"
@@ -161,12 +156,12 @@ def test_the_area_web_address_is_a_qr_code_that_scans(area_build, fmt):
         assert around.min() > 200, "something is printed in the QR code's quiet zone"
 
 
-def test_the_address_is_printed_beside_the_code(area_build):
+def test_the_address_is_printed_beside_the_code(hotels_area_build):
     """As people type it (no https://); it may break after a slash only."""
     printed_form = shipped_source().area(AREA).web.removeprefix("https://")
     for fmt in PRODUCT_FORMATS:
         if fmt.kind in MIN_QR_MM:
-            text = pdf_text(area_build / AREA / "hotels" / fmt.filename)
+            text = pdf_text(hotels_area_build / AREA / "hotels" / fmt.filename)
             assert printed_form in normalise(text).replace("/ ", "/"), fmt.key
 
 

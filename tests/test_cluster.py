@@ -23,6 +23,8 @@ distributed = pytest.importorskip("distributed")
 
 # One venue's every product, for a fictional area: a file per product, the print-shop
 # ones and the posters' auto-fit among them.
+# The session's hotels_area_build (conftest) is this selection built on the
+# local pool: the reference a cluster build is compared with.
 SELECTION = ("--source", SOURCE_DIR, "--venue", "hotels", "--area", "example-borough")
 SELECTED = {f"example-borough/hotels/{fmt.filename}" for fmt in PRODUCT_FORMATS}
 
@@ -37,26 +39,20 @@ def cluster():
             yield local_cluster.scheduler_address, client
 
 
-@pytest.fixture
-def local_build(hotels_area_build):
-    """The selection built here, on the local pool, as the reference."""
-    return hotels_area_build
-
-
 def checksums(out) -> dict[str, str]:
     return {name: hashlib.sha256((out / name).read_bytes()).hexdigest()
             for name in files_under(out) if name.endswith(".pdf")}
 
 
-def test_a_cluster_build_is_the_local_build_byte_for_byte(cluster, local_build, tmp_path):
+def test_a_cluster_build_is_the_local_build_byte_for_byte(cluster, hotels_area_build, tmp_path):
     address, _ = cluster
     out = tmp_path / "out"
     result = run_cli("build", *SELECTION, "--out", out, "--scheduler", address)
     assert result.exit_code == 0, result.stderr
-    assert checksums(out) == checksums(local_build)
+    assert checksums(out) == checksums(hotels_area_build)
     assert set(checksums(out)) == SELECTED
     # The manifest (preflight results, fit scales, warnings) is the local one's too.
-    assert read_manifest(out) == read_manifest(local_build)
+    assert read_manifest(out) == read_manifest(hotels_area_build)
     # The same progress: a numbered line per file, and the summary.
     lines = [line for line in result.stderr.splitlines() if line.startswith("[")]
     total = len(SELECTED)
@@ -67,7 +63,7 @@ def test_a_cluster_build_is_the_local_build_byte_for_byte(cluster, local_build, 
 
 
 def test_a_worker_killed_mid_build_leaves_every_file_built_or_failed_and_nothing_half_written(
-        cluster, local_build, tmp_path):
+        cluster, hotels_area_build, tmp_path):
     address, client = cluster
     out = tmp_path / "out"
     command = [sys.executable, "-m", "make_materials", "build", *map(str, SELECTION), "--out", str(out),
@@ -97,7 +93,7 @@ def test_a_worker_killed_mid_build_leaves_every_file_built_or_failed_and_nothing
     assert set(built) | failed == SELECTED, stderr
     assert process.returncode == (1 if failed else 0), stderr
     # A file made again on another worker is still the file a local build makes.
-    assert built == {name: digest for name, digest in checksums(local_build).items() if name in built}
+    assert built == {name: digest for name, digest in checksums(hotels_area_build).items() if name in built}
     assert_output_consistent(out)
     client.wait_for_workers(2, timeout=60)  # the nanny starts another in its place, for the next tests
 

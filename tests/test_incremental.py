@@ -11,8 +11,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pytest
-
 from conftest import LAYOUTS_DIR, SOURCE_DIR, files_under, read_manifest, run_cli
 from materials.jobs import PRODUCT_FORMATS
 from materials.write import write_manifest
@@ -34,16 +32,11 @@ def build(source, out, *extra):
     return result
 
 
-@pytest.fixture
-def built_once(two_venues_build) -> Path:
-    """The two venues built once from the shipped source, on two workers. A
-    test copies it as the build before its own, into its own folder and
-    beside its own copy of the source: a file's key names the source's files
-    by their place in the source folder, not on the disk."""
-    return two_venues_build
-
-
 def copy_of(built: Path, out: Path) -> Path:
+    """A copy of the session's build of the two venues (conftest), as the build
+    before a test's own, in its own folder beside its own copy of the source:
+    a file's key names the source's files by their place in the source folder,
+    not on the disk."""
     shutil.copytree(built, out)
     return out
 
@@ -52,8 +45,8 @@ def rebuilt(before, after):
     return {name for name in before if before[name] != after[name]}
 
 
-def test_only_what_changed_is_rebuilt(source_copy, tmp_path, built_once):
-    out = copy_of(built_once, tmp_path / "out")  # as if the project had been moved
+def test_only_what_changed_is_rebuilt(source_copy, tmp_path, two_venues_build):
+    out = copy_of(two_venues_build, tmp_path / "out")  # as if the project had been moved
     first = inodes(out)
     assert len(first) == FILES
 
@@ -73,10 +66,10 @@ def test_only_what_changed_is_rebuilt(source_copy, tmp_path, built_once):
     assert rebuilt(second, inodes(out)) == {name for name in second if name.startswith("parks/")}
 
 
-def test_a_layout_change_rebuilds_the_products_that_use_it(source_copy, tmp_path, built_once):
+def test_a_layout_change_rebuilds_the_products_that_use_it(source_copy, tmp_path, two_venues_build):
     layouts = tmp_path / "layouts"
     shutil.copytree(LAYOUTS_DIR, layouts)
-    out = copy_of(built_once, tmp_path / "out")
+    out = copy_of(two_venues_build, tmp_path / "out")
     first = inodes(out)
     stylesheet = layouts / "poster" / "poster.css"
     stylesheet.write_text(stylesheet.read_text() + "\n/* a designer's edit */\n")
@@ -85,21 +78,21 @@ def test_a_layout_change_rebuilds_the_products_that_use_it(source_copy, tmp_path
         "poster-a3.pdf", "poster-a4.pdf", "poster-a2-press.pdf", "poster-a3-press.pdf", "poster-a4-press.pdf"}
 
 
-def test_a_corrupt_manifest_only_costs_a_rebuild(source_copy, tmp_path, built_once):
-    out = copy_of(built_once, tmp_path / "out")
+def test_a_corrupt_manifest_only_costs_a_rebuild(source_copy, tmp_path, two_venues_build):
+    out = copy_of(two_venues_build, tmp_path / "out")
     (out / "manifest.json").write_text("{ not json")
     result = build("source", out)
     assert "Nothing to build" not in result.stderr and f"Built {FILES} files" in result.stderr
     assert len(read_manifest(out)) == FILES
 
 
-def test_parallel_and_serial_builds_give_the_same_bytes(source_copy, tmp_path, built_once):
+def test_parallel_and_serial_builds_give_the_same_bytes(source_copy, tmp_path, two_venues_build):
     """One venue's files made one after another in one process, against the
     same files made by two workers beside the other venue's."""
     serial = run_cli("build", "--source", "source", "--out", tmp_path / "serial", "--venue", "hotels", "--jobs", "1")
     assert serial.exit_code == 0, serial.stderr
     serial = {entry["file"]: entry["sha256"] for entry in read_manifest(tmp_path / "serial")}
-    parallel = {entry["file"]: entry["sha256"] for entry in read_manifest(built_once)
+    parallel = {entry["file"]: entry["sha256"] for entry in read_manifest(two_venues_build)
                 if entry["file"].startswith("hotels/")}
     assert serial == parallel and len(serial) == len(PRODUCT_FORMATS)
 
@@ -339,8 +332,8 @@ def test_a_build_of_everything_removes_the_files_of_what_left_the_source(source_
     assert "parks/" not in catalogue and "example-borough/" not in catalogue and "-cy.pdf" not in catalogue
 
 
-def test_a_build_with_nothing_to_do_says_one_line_and_verbose_lists_the_files(source_copy, tmp_path, built_once):
-    out = copy_of(built_once, tmp_path / "out")
+def test_a_build_with_nothing_to_do_says_one_line_and_verbose_lists_the_files(source_copy, tmp_path, two_venues_build):
+    out = copy_of(two_venues_build, tmp_path / "out")
     again = build("source", out)
     said = [line for line in again.stderr.splitlines() if not line.startswith("warning: ")]
     assert len(said) == 1, said
