@@ -803,6 +803,26 @@ def write_drama_areas(source: Path, count: int) -> list[str]:
     return ids
 
 
+def require_dask_settings() -> None:
+    """Stop unless the LocalCluster will run with the project's Dask settings
+    (materials/dask.yaml, which .ci/setup puts where Dask reads it), as the
+    README tells a coordinator to run a cluster."""
+    import dask
+    import yaml
+
+    def leaves(tree: dict, prefix: str = ""):
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                yield from leaves(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+
+    settings = yaml.safe_load((PROJECT_DIR / "materials" / "dask.yaml").read_text(encoding="utf-8"))
+    missing = [name for name, value in leaves(settings) if dask.config.get(name) != value]
+    if missing:
+        sys.exit(f"benchmark: Dask runs without materials/dask.yaml's {', '.join(missing)}: run `bash .ci/setup`")
+
+
 def cluster_cpu_seconds() -> float:
     """CPU seconds so far of this process (the LocalCluster's scheduler runs
     in it) and of its living descendants (the Dask nannies and workers)."""
@@ -851,6 +871,8 @@ def measure_cluster(work: Path, source: Path, area_ids: list[str], repeats: int)
     from distributed import LocalCluster
 
     from materials.jobs import Selection, plan_jobs
+
+    require_dask_settings()
     from materials.source import load_source
 
     out = work / "out"
