@@ -4,7 +4,7 @@
     .venv/bin/python tests/benchmark.py --quick    # a sanity run: 2 venues, fewer repeats
     .venv/bin/python tests/benchmark.py --profile  # also: where the pipeline's time goes (stderr)
     .venv/bin/python tests/benchmark.py --rosters  # only the roster products (about 8 minutes on 2 cores)
-    .venv/bin/python tests/benchmark.py --cluster  # a nation of areas: local pool, Dask, bare WeasyPrint
+    .venv/bin/python tests/benchmark.py --cluster  # a nation of areas: local pool, Dask, bare WeasyPrint (about 45 minutes)
     .venv/bin/python tests/benchmark.py --cluster --areas 2  # the same with 2 areas (about 10 minutes on 2 cores)
 
 Progress goes to stderr; one markdown table (then a few notes) goes to stdout, to
@@ -763,8 +763,9 @@ def roster_table(runs: list[RosterRun]) -> list[str]:
 # --- a nation of areas, on the local pool and on a Dask cluster (--cluster) --------------------
 
 # Issue 19's national matrix: upper-tier councils in England x venue types x
-# files per venue; the languages multiply it.
-NATIONAL_COUNCILS, NATIONAL_VENUES, NATIONAL_FILES = 150, 10, 9
+# files per venue (7 office files, 4 for the print shop); the languages
+# multiply it.
+NATIONAL_COUNCILS, NATIONAL_VENUES, NATIONAL_FILES = 150, 10, 11
 MATRIX_CORES = (2, 16, 64)
 CLUSTER_WORKERS = 2
 CLUSTER_AREAS_DEFAULT = 20
